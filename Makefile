@@ -1,0 +1,86 @@
+# The portal's two everyday commands: `make run` and `make test` (see README.md).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+# Re-install when the dependencies change.
+DEPS_STAMP := $(VENV)/.deps-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+TEST_STAMP := $(VENV)/.test-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test install install-test system-test-deps translations check-translations \
+        extract lint format test-sqlite test-postgres bench-pages bench-server lighthouse clean
+
+run: install translations
+	$(BIN)/flask --app portal db upgrade
+	$(BIN)/flask --app portal demo load --if-new
+	HOST=$(HOST) PORT=$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
+
+test: install-test system-test-deps translations lint check-translations test-sqlite test-postgres
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV) || { \
+	  echo "python3 -m venv failed: installing Debian's python3-venv"; \
+	  $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q python3-venv && \
+	  rm -rf $(VENV) && $(PYTHON) -m venv $(VENV); }
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(DEPS_STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(TEST_STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@ $(DEPS_STAMP)
+
+install: $(DEPS_STAMP)
+
+install-test: $(TEST_STAMP)
+
+# Debian's Chromium for the browser tests, and gettext's msgfmt for the catalogue checks.
+system-test-deps:
+	@command -v chromium >/dev/null && command -v msgfmt >/dev/null || { \
+	  $(SUDO) apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium gettext; }
+
+# Check and compile every catalogue (translators: see TRANSLATING.md).
+translations: install
+	$(BIN)/python -m portal.i18n_tools compile
+
+check-translations: install
+	$(BIN)/python -m portal.i18n_tools check --strict
+
+# Developers: extract the strings from the code and update the three catalogues.
+extract: install-test
+	$(BIN)/python -m portal.i18n_tools extract
+
+lint: install-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install-test
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+test-sqlite: install-test
+	$(BIN)/pytest -q
+
+# Runs only when TEST_DATABASE_URL names a PostgreSQL server (.ci/run sets it).
+test-postgres: install-test
+	@if [ -n "$$TEST_DATABASE_URL" ]; then \
+	  echo "== the same suite on PostgreSQL"; \
+	  PORTAL_TEST_DB=postgresql $(BIN)/pytest -q; \
+	else echo "TEST_DATABASE_URL is not set: PostgreSQL run skipped (see README)"; fi
+
+bench-pages: install-test system-test-deps translations
+	$(BIN)/python bench/pages.py
+
+bench-server: install-test translations
+	$(BIN)/python bench/server.py
+
+lighthouse: install-test system-test-deps translations
+	$(BIN)/python bench/lighthouse.py
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache

@@ -1,0 +1,121 @@
+"""The WSIS Tunis registration portal: ``create_app`` builds and wires the Flask app."""
+
+import logging
+import sys
+
+from flask import Flask, current_app, redirect, request, url_for
+from flask_login import current_user
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from . import assets, errors, i18n
+from .access import check_access, public
+from .config import load_config
+from .db import database, init_database
+from .extensions import babel, compress, csrf, login_manager
+
+
+def create_app(test_config=None):
+    """Create the portal: configuration, database, extensions, blueprints, commands."""
+    app = Flask(__name__, instance_relative_config=True, static_folder=None)
+    load_config(app, test_config)
+    _configure_logging(app)
+
+    init_database(app.config["DATABASE_URL"], app.instance_path)
+    csrf.init_app(app)
+    compress.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale)
+    i18n.init_app(app)
+    login_manager.init_app(app)
+    assets.init_app(app)
+    errors.init_app(app)
+
+    from .auth import sessions
+    from .auth.views import bp as auth_bp
+    from .delegation.views import bp as delegation_bp
+    from .secretariat.views import bp as secretariat_bp
+
+    sessions.init_app(app)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(delegation_bp)
+    app.register_blueprint(secretariat_bp, url_prefix="/secretariat")
+
+    from . import cli
+
+    cli.init_app(app)
+
+    if app.config["PROXY_COUNT"]:
+        n = int(app.config["PROXY_COUNT"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
+
+    app.before_request(_open_database)
+    app.before_request(check_access)
+    app.teardown_request(_close_database)
+    app.after_request(_security_headers)
+
+    @app.route("/")
+    @public
+    def home():
+        """Send each visitor to their own start page."""
+        if not current_user.is_authenticated:
+            return redirect(url_for("auth.login"))
+        if current_user.is_secretariat:
+            return redirect(url_for("secretariat.overview"))
+        return redirect(url_for("delegation.dashboard"))
+
+    @app.route("/healthz")
+    @public
+    def healthz():
+        """Answer 200 when the database answers, 503 otherwise."""
+        from .db import database_version
+
+        try:
+            database.execute_sql("SELECT 1").fetchone()
+            version = database_version()
+        except Exception:  # noqa: BLE001 - any failure means unhealthy
+            app.logger.exception("health check: database unavailable")
+            return {"status": "unavailable"}, 503
+        return {"status": "ok", "database": version}
+
+    return app
+
+
+def _configure_logging(app):
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    if not any(getattr(h, "_portal", False) for h in root.handlers):
+        handler._portal = True
+        root.addHandler(handler)
+    root.setLevel(app.config["LOG_LEVEL"])
+
+
+def _open_database():
+    database.connect(reuse_if_open=True)
+
+
+def _close_database(exc):
+    if not database.is_closed():
+        database.close()
+
+
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+
+
+def _security_headers(response):
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CSP)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    headers.setdefault("Permissions-Policy", "geolocation=(), microphone=(), camera=(self)")
+    if request.is_secure or current_app.config["SECURE_COOKIES"]:
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    if response.mimetype == "text/html":
+        response.vary.add("HX-Request")
+        response.vary.add("Cookie")
+        headers.setdefault("Cache-Control", "private, no-cache")
+    return response

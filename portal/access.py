@@ -1,0 +1,80 @@
+"""Who may use each route. Every view says so with one of these decorators; a view that says
+nothing is closed to everyone (``check_access`` answers 404 and logs the omission).
+
+- ``public``: anyone, signed in or not.
+- ``signed_in``: any signed-in account.
+- ``coordinator_only``: coordinators of an organization.
+- ``secretariat_only``: the secretariat; everyone else gets 404, anonymous visitors are sent
+  to sign in.
+"""
+
+import logging
+
+from flask import abort, current_app, redirect, request, url_for
+from flask_login import current_user
+
+log = logging.getLogger(__name__)
+
+PUBLIC = "public"
+SIGNED_IN = "signed_in"
+COORDINATOR = "coordinator"
+SECRETARIAT = "secretariat"
+
+
+def _mark(level):
+    def decorator(view):
+        view.access = level
+        return view
+
+    return decorator
+
+
+public = _mark(PUBLIC)
+signed_in = _mark(SIGNED_IN)
+coordinator_only = _mark(COORDINATOR)
+secretariat_only = _mark(SECRETARIAT)
+
+
+def login_redirect():
+    """Send an anonymous visitor to sign in, then back here (HTMX: with HX-Redirect)."""
+    if request.headers.get("HX-Request"):
+        target = request.headers.get("HX-Current-URL") or request.full_path
+        next_url = _local_path(target)
+    else:
+        next_url = request.full_path if request.method == "GET" else None
+    if next_url and next_url.endswith("?"):
+        next_url = next_url[:-1]
+    location = url_for("auth.login", next=next_url) if next_url else url_for("auth.login")
+    if request.headers.get("HX-Request"):
+        response = current_app.response_class("", 204)
+        response.headers["HX-Redirect"] = location
+        return response
+    return redirect(location, 303)
+
+
+def _local_path(url):
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url or "")
+    path = parts.path or "/"
+    return path + ("?" + parts.query if parts.query else "")
+
+
+def check_access():
+    """Run before every request: enforce the view's declared access level."""
+    if request.endpoint is None:
+        return None  # 404 or 405 follows
+    view = current_app.view_functions.get(request.endpoint)
+    level = getattr(view, "access", None)
+    if level is None:
+        log.error("route %s declares no access level: closed", request.endpoint)
+        abort(404)
+    if level == PUBLIC:
+        return None
+    if not current_user.is_authenticated:
+        return login_redirect()
+    if level == COORDINATOR and not (current_user.is_coordinator and current_user.organization_id):
+        abort(404)
+    if level == SECRETARIAT and not current_user.is_secretariat:
+        abort(404)
+    return None

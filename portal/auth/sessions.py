@@ -1,0 +1,68 @@
+"""Sessions: Flask-Login with the account's session token in the cookie, checked on every
+request, plus an idle timeout and an absolute lifetime enforced here on the server."""
+
+import time
+
+from flask import current_app, session
+from flask_babel import lazy_gettext as _l
+
+from ..access import login_redirect
+from ..extensions import login_manager
+from ..models import Account
+
+
+def init_app(app):
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please sign in to continue.")
+    login_manager.session_protection = None  # the session token does this job
+    login_manager.user_loader(load_account)
+    login_manager.unauthorized_handler(login_redirect)
+    app.before_request(_enforce_timeouts)
+
+
+def load_account(session_id):
+    """Return the account for ``id:token`` if the token is still the account's current one."""
+    try:
+        account_id, token = session_id.split(":", 1)
+        account = Account.get_or_none(Account.id == int(account_id))
+    except (ValueError, AttributeError):
+        return None
+    if account is None or not account.is_active or token != account.session_token:
+        return None
+    return account
+
+
+def start(account):
+    """Begin a new session for ``account`` (a fresh cookie: nothing carries over)."""
+    from flask_login import login_user
+
+    language = session.get("lang")
+    session.clear()
+    if language:
+        session["lang"] = language
+    now = int(time.time())
+    session["started"] = now
+    session["seen"] = now
+    session.permanent = True
+    login_user(account)
+
+
+def _enforce_timeouts():
+    if "_user_id" not in session:
+        return
+    config = current_app.config
+    now = int(time.time())
+    started = session.get("started", 0)
+    seen = session.get("seen", 0)
+    if (
+        now - seen > int(config["SESSION_IDLE_MINUTES"]) * 60
+        or now - started > int(config["SESSION_LIFETIME_MINUTES"]) * 60
+    ):
+        language = session.get("lang")
+        session.clear()
+        if language:
+            session["lang"] = language
+        return
+    # Refresh at most once a minute, so most responses need not re-send the cookie.
+    if now - seen >= 60:
+        session["seen"] = now

@@ -1,0 +1,132 @@
+"""Operators' commands: ``flask --app portal db|demo|accounts ...``."""
+
+import os
+import sys
+
+import click
+from flask.cli import AppGroup
+
+from . import schema
+from .db import database, database_version
+
+db_cli = AppGroup("db", help="The database: upgrade the schema, show versions.")
+demo_cli = AppGroup("demo", help="Demo data.")
+accounts_cli = AppGroup("accounts", help="Accounts: import the PrepCom export, list, create.")
+
+
+@db_cli.command("upgrade")
+def db_upgrade():
+    """Create or upgrade the database schema in place (running it twice is harmless)."""
+    with database.connection_context():
+        applied = schema.upgrade()
+    if applied:
+        click.echo("applied: " + ", ".join(applied))
+    else:
+        click.echo("the database schema is up to date")
+
+
+@db_cli.command("status")
+def db_status():
+    """List the migrations and whether each is applied."""
+    with database.connection_context():
+        for migration in schema.runner().status():
+            click.echo("%s %s" % ("applied" if migration.applied else "pending", migration.name))
+
+
+@db_cli.command("version")
+def db_version():
+    """Print the database engine and version in use (SQLite must be 3.51.3 or later)."""
+    with database.connection_context():
+        click.echo(database_version())
+
+
+@demo_cli.command("load")
+@click.option("--if-new", is_flag=True, help="Only if the database holds no organization yet.")
+def demo_load(if_new):
+    """Load the demo event, the PrepCom sample accounts, a secretariat account, participants."""
+    from . import demo
+    from .models import Organization
+
+    with database.connection_context():
+        if if_new and Organization.select().exists():
+            click.echo("the database has data already: demo data not loaded")
+            return
+        report = demo.load()
+    click.echo(
+        "demo data loaded: %d accounts created, %d updated, %d unchanged"
+        % (report.created, report.updated, report.unchanged)
+    )
+
+
+@accounts_cli.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="Check and report, write nothing.")
+def accounts_import(path, dry_run):
+    """Import a PrepCom accounts export (all rows or none)."""
+    from .services import prepcom
+
+    with open(path, "rb") as fh:
+        data = fh.read()
+    with database.connection_context():
+        report = prepcom.import_accounts(data, dry_run=dry_run)
+    if not report.ok:
+        for error in report.errors:
+            click.echo("%s: %s" % (os.path.basename(path), error), err=True)
+        click.echo("%d bad rows: nothing imported" % len(report.errors), err=True)
+        sys.exit(1)
+    click.echo(
+        "%s%d created, %d updated, %d unchanged"
+        % ("dry run: " if dry_run else "", report.created, report.updated, report.unchanged)
+    )
+
+
+@accounts_cli.command("list")
+def accounts_list():
+    """Print every account: username, role, organization, password scheme, last sign-in."""
+    from peewee import JOIN
+
+    from .models import Account, Organization
+
+    with database.connection_context():
+        query = (
+            Account.select(Account, Organization)
+            .join(Organization, on=(Account.organization == Organization.id), join_type=JOIN.LEFT_OUTER)
+            .order_by(Account.username_key)
+        )
+        for account in query:
+            click.echo(
+                "\t".join(
+                    [
+                        account.username,
+                        account.role,
+                        account.organization.code if account.organization_id else "-",
+                        account.password_scheme,
+                        account.last_login_at.isoformat(" ", "seconds") if account.last_login_at else "never",
+                    ]
+                )
+            )
+
+
+@accounts_cli.command("create-secretariat")
+@click.argument("username")
+def accounts_create_secretariat(username):
+    """Create a secretariat account; the password is asked for, or read from PORTAL_NEW_PASSWORD."""
+    from .services import DomainError
+    from .services.accounts import create_secretariat
+
+    password = os.environ.get("PORTAL_NEW_PASSWORD") or click.prompt(
+        "Password", hide_input=True, confirmation_prompt=True
+    )
+    with database.connection_context():
+        try:
+            create_secretariat(username, password)
+        except DomainError as exc:
+            click.echo(str(exc.message), err=True)
+            sys.exit(1)
+    click.echo("secretariat account %s created" % username)
+
+
+def init_app(app):
+    app.cli.add_command(db_cli)
+    app.cli.add_command(demo_cli)
+    app.cli.add_command(accounts_cli)

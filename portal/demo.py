@@ -1,0 +1,84 @@
+"""Demo data: an event open for registration now, the PrepCom sample's organizations and
+coordinators, a secretariat account, and a few participants."""
+
+import datetime as dt
+import os
+
+from .db import database
+from .models import DRAFT, SUBMITTED, Account, Event, Organization, Participant, utcnow
+from .services import prepcom
+from .services.accounts import create_secretariat, find_account
+
+SAMPLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "demo", "accounts-sample.csv")
+SECRETARIAT_USERNAME = "secretariat"
+SECRETARIAT_PASSWORD = "Secretariat-2005"  # noqa: S105 - documented demo password
+
+TUNIS_EVENT = {
+    "name_en": "World Summit on the Information Society, Tunis phase",
+    "name_fr": "Sommet mondial sur la société de l'information, phase de Tunis",
+    "name_ar": "القمة العالمية لمجتمع المعلومات، مرحلة تونس",
+    "venue_en": "Kram Palexpo, Tunis",
+    "venue_fr": "Palais des expositions du Kram, Tunis",
+    "venue_ar": "قصر المعارض بالكرم، تونس",
+    "starts_on": dt.date(2005, 11, 16),
+    "ends_on": dt.date(2005, 11, 18),
+}
+
+
+def ensure_event(opens_on=None, closes_on=None):
+    """Create the Tunis event if there is none; return it."""
+    event = Event.get_or_none()
+    if event is None:
+        event = Event.create(
+            registration_opens_on=opens_on or dt.date(2005, 9, 1),
+            registration_closes_on=closes_on or dt.date(2005, 10, 28),
+            **TUNIS_EVENT,
+        )
+    return event
+
+
+def load():
+    """Load the demo data; return a short report."""
+    today = utcnow().date()
+    with database.atomic():
+        event = ensure_event(today - dt.timedelta(days=7), today + dt.timedelta(days=60))
+        event.registration_opens_on = today - dt.timedelta(days=7)
+        event.registration_closes_on = today + dt.timedelta(days=60)
+        event.save()
+    with open(SAMPLE, "rb") as fh:
+        report = prepcom.import_accounts(fh.read())
+    if not report.ok:
+        raise RuntimeError("; ".join(str(e) for e in report.errors))
+    if not find_account(SECRETARIAT_USERNAME):
+        create_secretariat(
+            SECRETARIAT_USERNAME,
+            SECRETARIAT_PASSWORD,
+            given_name="Registration",
+            family_name="Service",
+            email="registration@itu.example",
+        )
+    with database.atomic():
+        unesco = Organization.get(Organization.code == "UNESCO")
+        if not Participant.select().where(Participant.organization == unesco).exists():
+            coordinator = Account.get(Account.username_key == "unesco.dfp")
+            people = [
+                ("he", "MATSUURA", "Koichiro", "m", "Director-General", True, "JP", SUBMITTED),
+                ("ms", "LEFÈVRE", "Hélène", "f", "Focal point", False, "FR", DRAFT),
+                ("dr", "AL-HASHIMI", "Layla", "f", "Programme specialist", False, "JO", DRAFT),
+            ]
+            for title, family, given, gender, function, head, nat, status in people:
+                Participant.create(
+                    organization=unesco,
+                    courtesy_title=title,
+                    family_name=family,
+                    given_names=given,
+                    gender=gender,
+                    function=function,
+                    is_head=head,
+                    nationality=nat,
+                    status=status,
+                    submitted_at=utcnow() if status == SUBMITTED else None,
+                    created_by=coordinator,
+                    updated_by=coordinator,
+                )
+    return report

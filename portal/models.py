@@ -1,0 +1,371 @@
+"""The portal's data, all in one module: organizations, accounts, the event, participants,
+badge photos, the audit log and one-time submission keys.
+
+Models answer the questions templates ask (``participant.can_edit``, ``event.is_open``);
+state changes live in ``portal.services``.
+"""
+
+import datetime as dt
+import secrets
+
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext as _lp
+from peewee import (
+
+    AutoField,
+    BigIntegerField,
+    BlobField,
+    BooleanField,
+    CharField,
+    DateField,
+    DateTimeField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    TextField,
+)
+
+from .db import database
+
+
+def utcnow():
+    """Return the current time in UTC, without tzinfo (as stored)."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def new_token():
+    return secrets.token_urlsafe(24)
+
+
+# Organization categories, as in the PrepCom export.
+CATEGORY_UN = "UN"
+CATEGORY_SA = "SA"
+CATEGORY_IGO = "IGO"
+CATEGORIES = {
+    CATEGORY_UN: _l("UN Secretariat, funds, programmes and regional commissions"),
+    CATEGORY_SA: _l("Specialized agency"),
+    CATEGORY_IGO: _l("Other intergovernmental organization"),
+}
+
+ROLE_COORDINATOR = "coordinator"
+ROLE_SECRETARIAT = "secretariat"
+ROLES = {ROLE_COORDINATOR: _l("Coordinator"), ROLE_SECRETARIAT: _l("Secretariat")}
+
+LANGUAGES = {"fr": "Français", "en": "English", "ar": "العربية"}
+
+# A participant's life. Transitions live in portal.services.participants.
+DRAFT = "draft"
+SUBMITTED = "submitted"
+ACCREDITED = "accredited"
+REJECTED = "rejected"
+WITHDRAWN = "withdrawn"
+STATUSES = {
+    # Translators: status of a participant's registration.
+    DRAFT: _lp("status", "Draft"),
+    SUBMITTED: _lp("status", "Submitted"),
+    ACCREDITED: _lp("status", "Accredited"),
+    REJECTED: _lp("status", "Rejected"),
+    WITHDRAWN: _lp("status", "Withdrawn"),
+}
+
+COURTESY_TITLES = {
+    # Translators: courtesy title of a person (His/Her Excellency).
+    "he": _lp("person title", "H.E."),
+    "mr": _lp("person title", "Mr."),
+    "ms": _lp("person title", "Ms."),
+    "dr": _lp("person title", "Dr."),
+    "prof": _lp("person title", "Prof."),
+}
+
+GENDERS = {"f": _l("Female"), "m": _l("Male"), "x": _l("Other")}
+
+
+class BaseModel(Model):
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+
+class Organization(BaseModel):
+    id = AutoField()
+    code = CharField(max_length=32, unique=True)
+    name_en = CharField(max_length=300)
+    name_fr = CharField(max_length=300)
+    name_ar = CharField(max_length=300, null=True)
+    acronym = CharField(max_length=32, default="")
+    category = CharField(max_length=8)
+    quota = IntegerField(null=True)
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+
+    def name(self, language=None):
+        """Return the name in ``language`` (the page's by default); Arabic falls back to French."""
+        language = language or str(get_locale() or "fr")
+        if language == "ar":
+            return self.name_ar or self.name_fr
+        if language == "en":
+            return self.name_en
+        return self.name_fr
+
+    @property
+    def display_name(self):
+        return self.name()
+
+
+class Account(BaseModel):
+    id = AutoField()
+    username = CharField(max_length=150)
+    #: ``username`` stripped and lower-cased: what sign-in matches on.
+    username_key = CharField(max_length=150, unique=True)
+    password_hash = CharField(max_length=300, default="")
+    #: md5, md5-crypt, ldap-sha1, ldap-ssha, none, or argon2id.
+    password_scheme = CharField(max_length=16, default="none")
+    #: The hash last imported from PrepCom, to notice a password changed there.
+    prepcom_hash = CharField(max_length=300, default="")
+    role = CharField(max_length=16, default=ROLE_COORDINATOR)
+    organization = ForeignKeyField(Organization, backref="accounts", null=True, on_delete="RESTRICT")
+    title = CharField(max_length=32, default="")
+    given_name = CharField(max_length=150, default="")
+    family_name = CharField(max_length=150, default="")
+    email = CharField(max_length=254, default="")
+    phone = CharField(max_length=64, default="")
+    language = CharField(max_length=2, default="fr")
+    #: Part of every session cookie; changing it ends every session of the account.
+    session_token = CharField(max_length=64, default=new_token)
+    is_active = BooleanField(default=True)
+    failed_logins = IntegerField(default=0)
+    last_failed_at = DateTimeField(null=True)
+    locked_until = DateTimeField(null=True)
+    last_login_at = DateTimeField(null=True)
+    password_changed_at = DateTimeField(null=True)
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+
+    @staticmethod
+    def key(username):
+        return (username or "").strip().casefold()
+
+    @property
+    def full_name(self):
+        return " ".join(p for p in (self.given_name, self.family_name) if p)
+
+    @property
+    def is_secretariat(self):
+        return self.role == ROLE_SECRETARIAT
+
+    @property
+    def is_coordinator(self):
+        return self.role == ROLE_COORDINATOR
+
+    # Flask-Login: the session carries the id and the account's current session token.
+    is_authenticated = True
+    is_anonymous = False
+
+    def get_id(self):
+        return "%d:%s" % (self.id, self.session_token)
+
+
+class Event(BaseModel):
+    """The summit phase that delegations register for (one row)."""
+
+    id = AutoField()
+    name_en = CharField(max_length=300)
+    name_fr = CharField(max_length=300)
+    name_ar = CharField(max_length=300)
+    venue_en = CharField(max_length=300)
+    venue_fr = CharField(max_length=300)
+    venue_ar = CharField(max_length=300)
+    starts_on = DateField()
+    ends_on = DateField()
+    registration_opens_on = DateField()
+    registration_closes_on = DateField()
+    #: "immediate": one e-mail per decision; "digest": one daily e-mail per coordinator.
+    notification_mode = CharField(max_length=16, default="immediate")
+    updated_at = DateTimeField(default=utcnow)
+
+    def name(self, language=None):
+        language = language or str(get_locale() or "fr")
+        return getattr(self, "name_" + language, None) or self.name_fr
+
+    def venue(self, language=None):
+        language = language or str(get_locale() or "fr")
+        return getattr(self, "venue_" + language, None) or self.venue_fr
+
+    def registration_state(self, today=None):
+        """Return "not_open", "open" or "closed"."""
+        today = today or utcnow().date()
+        if today < self.registration_opens_on:
+            return "not_open"
+        if today > self.registration_closes_on:
+            return "closed"
+        return "open"
+
+    @property
+    def is_open(self):
+        return self.registration_state() == "open"
+
+    @property
+    def is_closed(self):
+        return self.registration_state() == "closed"
+
+
+class Participant(BaseModel):
+    id = AutoField()
+    organization = ForeignKeyField(Organization, backref="participants", on_delete="RESTRICT")
+    status = CharField(max_length=16, default=DRAFT)
+    courtesy_title = CharField(max_length=8, default="")
+    family_name = CharField(max_length=150, default="")
+    given_names = CharField(max_length=150, default="")
+    family_name_original = CharField(max_length=150, default="")
+    given_names_original = CharField(max_length=150, default="")
+    gender = CharField(max_length=1, default="")
+    function = CharField(max_length=200, default="")
+    is_head = BooleanField(default=False)
+    nationality = CharField(max_length=2, default="")
+    date_of_birth = DateField(null=True)
+    passport_number = CharField(max_length=32, default="")
+    #: ``passport_number`` upper-cased without blanks: what duplicates are found by.
+    passport_key = CharField(max_length=32, default="", index=True)
+    passport_country = CharField(max_length=2, default="")
+    passport_expiry = DateField(null=True)
+    email = CharField(max_length=254, default="")
+    mobile = CharField(max_length=32, default="")
+    arrival_date = DateField(null=True)
+    departure_date = DateField(null=True)
+    visa_required = BooleanField(null=True)
+    visa_place = CharField(max_length=200, default="")
+    special_needs = TextField(default="")
+    rejection_code = CharField(max_length=32, default="")
+    rejection_text = TextField(default="")
+    #: Incremented by every change; an edit names the version it started from.
+    version = IntegerField(default=1)
+    created_by = ForeignKeyField(Account, null=True, backref="+", on_delete="SET NULL")
+    created_at = DateTimeField(default=utcnow)
+    updated_by = ForeignKeyField(Account, null=True, backref="+", on_delete="SET NULL")
+    updated_at = DateTimeField(default=utcnow)
+    submitted_at = DateTimeField(null=True)
+    decided_by = ForeignKeyField(Account, null=True, backref="+", on_delete="SET NULL")
+    decided_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = (
+            (("organization", "status"), False),
+            (("status", "submitted_at"), False),
+            (("family_name", "given_names", "date_of_birth"), False),
+        )
+
+    @property
+    def full_name(self):
+        return " ".join(p for p in (self.given_names, self.family_name) if p)
+
+    @property
+    def status_label(self):
+        return STATUSES.get(self.status, self.status)
+
+    @property
+    def masked_passport(self):
+        """Return the passport number with all but its last three characters hidden."""
+        if not self.passport_number:
+            return ""
+        return "•••" + self.passport_number[-3:]
+
+    @property
+    def can_edit(self):
+        return self.status in (DRAFT, SUBMITTED, REJECTED, ACCREDITED)
+
+    @property
+    def can_delete(self):
+        return self.status == DRAFT
+
+    @property
+    def can_withdraw(self):
+        return self.status in (SUBMITTED, ACCREDITED, REJECTED)
+
+
+class Photo(BaseModel):
+    """A participant's badge photo, stored in the database so every host can serve it."""
+
+    id = AutoField()
+    participant = ForeignKeyField(Participant, backref="photos", unique=True, on_delete="CASCADE")
+    data = BlobField()
+    thumbnail = BlobField()
+    content_type = CharField(max_length=32, default="image/jpeg")
+    width = IntegerField()
+    height = IntegerField()
+    #: Hash of ``data``: the ETag, and part of the photo's URL so it can be cached for long.
+    digest = CharField(max_length=64)
+    created_at = DateTimeField(default=utcnow)
+
+
+class AuditLog(BaseModel):
+    id = AutoField()
+    at = DateTimeField(default=utcnow, index=True)
+    account = ForeignKeyField(Account, null=True, backref="+", on_delete="SET NULL")
+    #: Username at the time, kept if the account is later renamed.
+    actor = CharField(max_length=150, default="")
+    address = CharField(max_length=64, default="")
+    action = CharField(max_length=64, index=True)
+    object_type = CharField(max_length=32, default="")
+    object_id = BigIntegerField(null=True)
+    organization = ForeignKeyField(Organization, null=True, backref="+", on_delete="SET NULL")
+    #: JSON: what changed (field names, never passport numbers or passwords).
+    details = TextField(default="")
+
+    class Meta:
+        indexes = ((("object_type", "object_id"), False),)
+
+
+class SubmissionKey(BaseModel):
+    """A form's one-time key: a POST repeated with the same key returns the first result."""
+
+    id = AutoField()
+    key = CharField(max_length=64, unique=True)
+    account = ForeignKeyField(Account, backref="+", on_delete="CASCADE")
+    action = CharField(max_length=64, default="")
+    object_type = CharField(max_length=32, default="")
+    object_id = BigIntegerField(null=True)
+    created_at = DateTimeField(default=utcnow, index=True)
+
+
+class PasswordLink(BaseModel):
+    """A one-time link, valid for a limited time, to set an account's password."""
+
+    id = AutoField()
+    #: SHA-256 of the token sent in the link; the token itself is never stored.
+    token_hash = CharField(max_length=64, unique=True)
+    account = ForeignKeyField(Account, backref="+", on_delete="CASCADE")
+    created_by = ForeignKeyField(Account, null=True, backref="+", on_delete="SET NULL")
+    created_at = DateTimeField(default=utcnow)
+    expires_at = DateTimeField()
+    used_at = DateTimeField(null=True)
+
+
+class Notification(BaseModel):
+    """A decision waiting to go out in a coordinator's daily digest."""
+
+    id = AutoField()
+    account = ForeignKeyField(Account, backref="+", on_delete="CASCADE")
+    participant = ForeignKeyField(Participant, backref="+", on_delete="CASCADE")
+    status = CharField(max_length=16)
+    created_at = DateTimeField(default=utcnow)
+    sent_at = DateTimeField(null=True, index=True)
+
+
+MODELS = [
+    Organization,
+    Account,
+    Event,
+    Participant,
+    Photo,
+    AuditLog,
+    SubmissionKey,
+    PasswordLink,
+    Notification,
+]
+
+# One head of delegation per organization, enforced by the database itself.
+HEAD_INDEX = (
+    "CREATE UNIQUE INDEX IF NOT EXISTS participant_one_head "
+    "ON participant (organization_id) WHERE is_head AND status <> 'withdrawn'"
+)
