@@ -90,7 +90,11 @@ def accounts_list():
     with database.connection_context():
         query = (
             Account.select(Account, Organization)
-            .join(Organization, on=(Account.organization == Organization.id), join_type=JOIN.LEFT_OUTER)
+            .join(
+                Organization,
+                on=(Account.organization == Organization.id),
+                join_type=JOIN.LEFT_OUTER,
+            )
             .order_by(Account.username_key)
         )
         for account in query:
@@ -101,7 +105,9 @@ def accounts_list():
                         account.role,
                         account.organization.code if account.organization_id else "-",
                         account.password_scheme,
-                        account.last_login_at.isoformat(" ", "seconds") if account.last_login_at else "never",
+                        account.last_login_at.isoformat(" ", "seconds")
+                        if account.last_login_at
+                        else "never",
                     ]
                 )
             )

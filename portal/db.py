@@ -69,9 +69,7 @@ def make_database(url, instance_path="."):
             path = os.path.join(instance_path, path)
         if path != ":memory:":
             os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-        return SQLiteDatabase(
-            path, pragmas=SQLITE_PRAGMAS, timeout=15, lock_type="IMMEDIATE"
-        )
+        return SQLiteDatabase(path, pragmas=SQLITE_PRAGMAS, timeout=15, lock_type="IMMEDIATE")
     if parsed.scheme in ("postgres", "postgresql"):
         return PooledPostgresqlDatabase(
             unquote(parsed.path.lstrip("/")),

@@ -9,15 +9,32 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 log = logging.getLogger(__name__)
 
 MESSAGES = {
-    400: (_l("Bad request"), _l("The request could not be understood. Please go back and try again.")),
+    400: (
+        _l("Bad request"),
+        _l("The request could not be understood. Please go back and try again."),
+    ),
     403: (_l("Forbidden"), _l("You are not allowed to do this.")),
-    404: (_l("Page not found"), _l("There is nothing here. Check the address, or go back to your home page.")),
+    404: (
+        _l("Page not found"),
+        _l("There is nothing here. Check the address, or go back to your home page."),
+    ),
     405: (_l("Not allowed"), _l("This action cannot be done this way.")),
     413: (_l("File too large"), _l("What you sent is too large. Photos may be up to 5 MB.")),
-    422: (_l("Cannot process"), _l("Some of what you sent is not valid. Please correct it and try again.")),
+    422: (
+        _l("Cannot process"),
+        _l("Some of what you sent is not valid. Please correct it and try again."),
+    ),
     429: (_l("Too many requests"), _l("Please wait a moment and try again.")),
-    500: (_l("Something went wrong"), _l("An error occurred on our side. What you saved before is safe; please try again in a moment.")),
-    503: (_l("Temporarily unavailable"), _l("The portal is briefly unavailable. Please try again in a few minutes.")),
+    500: (
+        _l("Something went wrong"),
+        _l(
+            "An error occurred on our side. What you saved before is safe; please try again in a moment."
+        ),
+    ),
+    503: (
+        _l("Temporarily unavailable"),
+        _l("The portal is briefly unavailable. Please try again in a few minutes."),
+    ),
 }
 
 

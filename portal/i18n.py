@@ -6,8 +6,8 @@ then the browser's ``Accept-Language``, then French.
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, has_request_context, redirect, request, session
 import flask_babel
+from flask import Blueprint, abort, has_request_context, redirect, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 

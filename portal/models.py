@@ -12,7 +12,6 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext as _lp
 from peewee import (
-
     AutoField,
     BigIntegerField,
     BlobField,
@@ -124,7 +123,9 @@ class Account(BaseModel):
     #: The hash last imported from PrepCom, to notice a password changed there.
     prepcom_hash = CharField(max_length=300, default="")
     role = CharField(max_length=16, default=ROLE_COORDINATOR)
-    organization = ForeignKeyField(Organization, backref="accounts", null=True, on_delete="RESTRICT")
+    organization = ForeignKeyField(
+        Organization, backref="accounts", null=True, on_delete="RESTRICT"
+    )
     title = CharField(max_length=32, default="")
     given_name = CharField(max_length=150, default="")
     family_name = CharField(max_length=150, default="")

@@ -14,8 +14,10 @@ def render_block(template_name, block_name, **context):
 
 def render_page(template_name, block_name=None, status=200, **context):
     """Render the page, or only ``block_name`` when HTMX asked for a fragment."""
-    if block_name and request.headers.get("HX-Request") and not request.headers.get(
-        "HX-History-Restore-Request"
+    if (
+        block_name
+        and request.headers.get("HX-Request")
+        and not request.headers.get("HX-History-Restore-Request")
     ):
         body = render_block(template_name, block_name, **context)
     else:

@@ -2,6 +2,7 @@
 ``login`` helper, and small factories. The whole suite runs on SQLite by default and on
 PostgreSQL with ``PORTAL_TEST_DB=postgresql`` and ``TEST_DATABASE_URL`` (see the Makefile)."""
 
+import contextlib
 import datetime as dt
 import os
 import re
@@ -212,7 +213,9 @@ def make_org(app):
 
 @pytest.fixture
 def make_account(app):
-    def make(username, password="Correct-horse-42", organization=None, role=ROLE_COORDINATOR, **values):
+    def make(
+        username, password="Correct-horse-42", organization=None, role=ROLE_COORDINATOR, **values
+    ):
         with app.test_request_context(), database.connection_context():
             defaults = {
                 "given_name": "Test",
@@ -311,10 +314,8 @@ def gunicorn_server(app_config, app, tmp_path):
 
     yield start
     for server, log in servers:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(server.process.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
         try:
             server.process.wait(timeout=20)
         except subprocess.TimeoutExpired:

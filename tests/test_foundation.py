@@ -102,9 +102,7 @@ def test_migration_upgrades_a_first_version_database_without_losing_rows(app_con
         acronym="OIF",
         category="IGO",
     )
-    Participant.create(
-        organization=org, family_name="NDIAYE", given_names="Aminata", is_head=True
-    )
+    Participant.create(organization=org, family_name="NDIAYE", given_names="Aminata", is_head=True)
     db.execute_sql(
         "INSERT INTO event (name_en, name_fr, name_ar, venue_en, venue_fr, venue_ar, starts_on, "
         "ends_on, registration_opens_on, registration_closes_on, updated_at) VALUES ('WSIS', "

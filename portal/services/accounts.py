@@ -24,7 +24,6 @@ def authenticate(username, password):
     Raises SignInError with a message that reveals nothing about whether the username exists,
     except to someone who also knows the password.
     """
-    config = current_app.config
     account = find_account(username)
     generic = _l("The username or password is not correct.")
     if account is None:
@@ -50,9 +49,7 @@ def authenticate(username, password):
         _record_failure(account, now)
         raise SignInError(generic)
     if not account.is_active:
-        raise SignInError(
-            _l("This account may not sign in. Please contact the ITU secretariat.")
-        )
+        raise SignInError(_l("This account may not sign in. Please contact the ITU secretariat."))
     with database.atomic():
         account = Account.get_by_id(account.id)
         updates = {
@@ -75,9 +72,9 @@ def _record_failure(account, now, locked=False):
     config = current_app.config
     threshold = int(config["LOCKOUT_THRESHOLD"])
     with database.atomic():
-        Account.update(
-            failed_logins=Account.failed_logins + 1, last_failed_at=now
-        ).where(Account.id == account.id).execute()
+        Account.update(failed_logins=Account.failed_logins + 1, last_failed_at=now).where(
+            Account.id == account.id
+        ).execute()
         fresh = Account.get_by_id(account.id)
         if not locked and fresh.failed_logins >= threshold:
             # Each lock-out beyond the first doubles the wait, up to a day.

@@ -7,7 +7,14 @@ from flask import has_request_context, request
 from ..models import AuditLog
 
 # Never written to the audit, whatever a caller passes.
-SECRET_KEYS = {"password", "password_hash", "prepcom_hash", "passport_number", "passport_key", "token"}
+SECRET_KEYS = {
+    "password",
+    "password_hash",
+    "prepcom_hash",
+    "passport_number",
+    "passport_key",
+    "token",
+}
 
 
 def client_address():

@@ -110,9 +110,7 @@ def check_quota(organization_id, adding=1):
         return
     used = (
         Participant.select()
-        .where(
-            (Participant.organization == organization_id) & Participant.status.in_(COUNTED)
-        )
+        .where((Participant.organization == organization_id) & Participant.status.in_(COUNTED))
         .count()
     )
     if used + adding > organization.quota:
@@ -132,7 +130,12 @@ def submit(participant, actor, event):
         raise DomainError(_l("Registration is not open: participants cannot be submitted now."))
     missing = missing_for_submission(participant)
     if missing:
-        raise DomainError(_l("This participant is not complete: %(missing)s.", missing=", ".join(str(m) for m in missing)))
+        raise DomainError(
+            _l(
+                "This participant is not complete: %(missing)s.",
+                missing=", ".join(str(m) for m in missing),
+            )
+        )
     with database.atomic():
         lock_organization(participant.organization_id)
         participant = Participant.get_by_id(participant.id)
@@ -175,5 +178,10 @@ def reject(participant, actor, code="", text=""):
         participant.rejection_code = code
         participant.rejection_text = text.strip()
         return _move(
-            participant, REJECTED, actor, SECRETARIAT_MOVES, "participant.reject", reason=code or "text"
+            participant,
+            REJECTED,
+            actor,
+            SECRETARIAT_MOVES,
+            "participant.reject",
+            reason=code or "text",
         )

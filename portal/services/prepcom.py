@@ -68,7 +68,9 @@ def parse(data: bytes):
     reader.fieldnames = header
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
-        return [], [RowError(1, str(_l("missing columns: %(columns)s", columns=", ".join(missing))))]
+        return [], [
+            RowError(1, str(_l("missing columns: %(columns)s", columns=", ".join(missing))))
+        ]
     rows = []
     line = reader.line_num
     for record in reader:
