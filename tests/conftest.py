@@ -321,3 +321,32 @@ def gunicorn_server(app_config, app, tmp_path):
         except subprocess.TimeoutExpired:
             os.killpg(server.process.pid, signal.SIGKILL)
         log.close()
+
+
+# -- A real SMTP server on loopback ---------------------------------------------------------
+
+
+class Mailbox:
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's API
+        import email
+        from email import policy
+
+        self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_server(app):
+    """An aiosmtpd server on 127.0.0.1; the app sends to it. Yields the list of messages."""
+    from aiosmtpd.controller import Controller
+
+    mailbox = Mailbox()
+    port = free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=port)
+    yield mailbox.messages
+    controller.stop()

@@ -110,7 +110,8 @@ def test_migration_upgrades_a_first_version_database_without_losing_rows(app_con
         "'2005-10-28', '2005-08-01 10:00:00')"
     )
     applied = schema.upgrade(db)
-    assert applied == ["0002_password_links_and_digests"]
+    every = [m.name for m in schema.runner(db).migrations()]
+    assert applied == every[1:] and "0002_password_links_and_digests" in applied
     assert schema.upgrade(db) == []
     assert Organization.get().name_fr == "Organisation internationale de la Francophonie"
     person = Participant.get()
