@@ -68,15 +68,22 @@ def accounts_import(path, dry_run):
     with open(path, "rb") as fh:
         data = fh.read()
     with database.connection_context():
-        report = prepcom.import_accounts(data, dry_run=dry_run)
+        report = prepcom.import_accounts(data, dry_run=dry_run, source=os.path.basename(path))
     if not report.ok:
         for error in report.errors:
             click.echo("%s: %s" % (os.path.basename(path), error), err=True)
         click.echo("%d bad rows: nothing imported" % len(report.errors), err=True)
         sys.exit(1)
     click.echo(
-        "%s%d created, %d updated, %d unchanged"
-        % ("dry run: " if dry_run else "", report.created, report.updated, report.unchanged)
+        "%saccounts: %d created, %d updated, %d unchanged; organizations: %d created, %d updated"
+        % (
+            "dry run, nothing written: " if dry_run else "",
+            report.created,
+            report.updated,
+            report.unchanged,
+            report.organizations_created,
+            report.organizations_updated,
+        )
     )
 
 

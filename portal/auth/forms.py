@@ -1,7 +1,9 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, StringField
-from wtforms.validators import InputRequired, Length
+from wtforms import BooleanField, PasswordField, StringField
+from wtforms.validators import EqualTo, InputRequired, Length
+
+from ..services.passwords import MAX_LENGTH, MIN_LENGTH
 
 
 class LoginForm(FlaskForm):
@@ -15,3 +17,43 @@ class LoginForm(FlaskForm):
         validators=[InputRequired(), Length(max=1024)],
         render_kw={"autocomplete": "current-password"},
     )
+
+
+def _new_password_fields():
+    new = PasswordField(
+        _l("New password"),
+        # The rules themselves (length, common passwords, the username) are the service's.
+        validators=[InputRequired()],
+        render_kw={
+            "autocomplete": "new-password",
+            "minlength": MIN_LENGTH,
+            "maxlength": MAX_LENGTH,
+        },
+    )
+    confirm = PasswordField(
+        _l("New password again"),
+        validators=[
+            InputRequired(),
+            EqualTo("new_password", message=_l("The two new passwords are not the same.")),
+        ],
+        render_kw={"autocomplete": "new-password"},
+    )
+    return new, confirm
+
+
+class PasswordChangeForm(FlaskForm):
+    current_password = PasswordField(
+        _l("Current password"),
+        validators=[InputRequired(), Length(max=1024)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    new_password, confirm = _new_password_fields()
+
+
+class PasswordSetForm(FlaskForm):
+    new_password, confirm = _new_password_fields()
+
+
+class PasswordLinkForm(FlaskForm):
+    # Translators: on the secretariat's screen that makes a one-time password link.
+    send_email = BooleanField(_l("Also e-mail the link to the address on file"))

@@ -1,6 +1,8 @@
 """Sessions: Flask-Login with the account's session token in the cookie, checked on every
 request, plus an idle timeout and an absolute lifetime enforced here on the server."""
 
+import datetime as dt
+import hmac
 import time
 
 from flask import current_app, session
@@ -17,6 +19,10 @@ def init_app(app):
     login_manager.session_protection = None  # the session token does this job
     login_manager.user_loader(load_account)
     login_manager.unauthorized_handler(login_redirect)
+    # The cookie itself may live as long as the absolute lifetime; the server decides.
+    app.permanent_session_lifetime = dt.timedelta(
+        minutes=int(app.config["SESSION_LIFETIME_MINUTES"])
+    )
     app.before_request(_enforce_timeouts)
 
 
@@ -27,7 +33,11 @@ def load_account(session_id):
         account = Account.get_or_none(Account.id == int(account_id))
     except (ValueError, AttributeError):
         return None
-    if account is None or not account.is_active or token != account.session_token:
+    if (
+        account is None
+        or not account.is_active
+        or not hmac.compare_digest(token.encode(), account.session_token.encode())
+    ):
         return None
     return account
 
@@ -45,6 +55,16 @@ def start(account):
     session["seen"] = now
     session.permanent = True
     login_user(account)
+
+
+def keep(account):
+    """Keep this session signed in after the account's session token changed (a password
+    change ends every other session): the cookie gets the new token, the times stay."""
+    from flask_login import login_user
+
+    started, seen = session.get("started"), session.get("seen")
+    login_user(account)
+    session["started"], session["seen"] = started, seen
 
 
 def _enforce_timeouts():
@@ -66,3 +86,11 @@ def _enforce_timeouts():
     # Refresh at most once a minute, so most responses need not re-send the cookie.
     if now - seen >= 60:
         session["seen"] = now
+
+
+def clear():
+    """Forget everything in the session but the chosen language."""
+    language = session.get("lang")
+    session.clear()
+    if language:
+        session["lang"] = language

@@ -1,15 +1,34 @@
-"""Sign-in and sign-out."""
+"""Sign-in, sign-out, password change, one-time password links."""
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 
-from ..access import public, signed_in
+from ..access import public, secretariat_only, signed_in
 from ..i18n import safe_next
-from ..services import accounts
+from ..models import Account
+from ..services import DomainError, accounts
+from ..services.passwords import MAX_LENGTH, MIN_LENGTH
+from ..templating import render_page
 from . import sessions
-from .forms import LoginForm
+from .forms import LoginForm, PasswordChangeForm, PasswordLinkForm, PasswordSetForm
 
 bp = Blueprint("auth", __name__)
+
+
+def _no_store(response):
+    """Pages holding a password form or a one-time link are never kept by a cache."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _go(location):
+    """Post/Redirect/Get; an HTMX request is told to load the page with HX-Redirect."""
+    if request.headers.get("HX-Request"):
+        response = current_app.response_class("", 204)
+        response.headers["HX-Redirect"] = location
+        return response
+    return redirect(location, 303)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -17,20 +36,29 @@ bp = Blueprint("auth", __name__)
 def login():
     """Sign in with the PrepCom username and password."""
     next_url = safe_next(request.values.get("next"), "")
+    if next_url.startswith(url_for("auth.login")):
+        next_url = ""
     if current_user.is_authenticated and request.method == "GET":
         return redirect(next_url or url_for("home"))
     form = LoginForm()
     error = None
+    retry_after = None
     if form.validate_on_submit():
         try:
             account = accounts.authenticate(form.username.data, form.password.data)
         except accounts.SignInError as exc:
             error = exc.message
+            retry_after = exc.retry_after
         else:
             sessions.start(account)
-            return redirect(next_url or url_for("home"), 303)
+            return _go(next_url or url_for("home"))
     status = 422 if request.method == "POST" else 200
-    return render_template("auth/login.html", form=form, error=error, next=next_url), status
+    response = render_page(
+        "auth/login.html", "form", status=status, form=form, error=error, next=next_url
+    )
+    if retry_after:
+        response.headers["Retry-After"] = str(retry_after)
+    return _no_store(response)
 
 
 @bp.route("/logout", methods=["POST"])
@@ -40,4 +68,108 @@ def logout():
     account = current_user._get_current_object()
     accounts.end_all_sessions(account)
     logout_user()
-    return redirect(url_for("auth.login"), 303)
+    sessions.clear()
+    return _go(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@signed_in
+def change_password():
+    """Change one's own password (the current one required); other sessions end."""
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        try:
+            account = accounts.change_password(
+                current_user._get_current_object(),
+                form.current_password.data,
+                form.new_password.data,
+            )
+        except DomainError as exc:
+            getattr(form, exc.field or "new_password").errors.append(exc.message)
+        else:
+            sessions.keep(account)
+            flash(_("Your password has been changed. Other devices are signed out."), "success")
+            return _go(url_for("home"))
+    status = 422 if request.method == "POST" else 200
+    return _no_store(
+        render_page(
+            "auth/password_change.html",
+            "form",
+            status=status,
+            form=form,
+            min_length=MIN_LENGTH,
+            max_length=MAX_LENGTH,
+        )
+    )
+
+
+@bp.route("/password/<token>", methods=["GET", "POST"])
+@public
+def password_link(token):
+    """Set a password with a one-time link from the secretariat."""
+    link = accounts.find_password_link(token)
+    if link is None:
+        response = render_page("auth/password_link_invalid.html", "content", status=404)
+        return _no_store(response)
+    account = Account.get_by_id(link.account_id)
+    form = PasswordSetForm()
+    if form.validate_on_submit():
+        try:
+            accounts.set_password_with_link(token, form.new_password.data)
+        except DomainError as exc:
+            form.new_password.errors.append(exc.message)
+        else:
+            if current_user.is_authenticated:
+                logout_user()
+                sessions.clear()
+            flash(_("Your password is set. You can sign in with it now."), "success")
+            return _go(url_for("auth.login"))
+    status = 422 if request.method == "POST" else 200
+    response = render_page(
+        "auth/password_set.html",
+        "form",
+        status=status,
+        form=form,
+        account=account,
+        token=token,
+        min_length=MIN_LENGTH,
+        max_length=MAX_LENGTH,
+    )
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return _no_store(response)
+
+
+@bp.route("/secretariat/accounts/<int:account_id>/password-link", methods=["POST"])
+@secretariat_only
+def create_password_link(account_id):
+    """Make a one-time password link for an account, and show it (optionally e-mail it).
+
+    The page answers the POST directly instead of redirecting: the link exists only in this
+    response (and the e-mail), never in the database or the session cookie.
+    """
+    account = Account.get_or_none(Account.id == account_id)
+    if account is None:
+        abort(404)
+    form = PasswordLinkForm()
+    if not form.validate_on_submit():
+        abort(400)
+    url, error = None, None
+    try:
+        url = accounts.issue_password_link(
+            account, current_user._get_current_object(), send_email=form.send_email.data
+        )
+    except accounts.PasswordLinkMailError as exc:
+        url, error = exc.url, exc.message
+    except DomainError as exc:
+        error = exc.message
+    response = render_page(
+        "auth/password_link_created.html",
+        "content",
+        status=200 if url else 422,
+        account=account,
+        url=url,
+        error=error,
+        emailed=bool(url and form.send_email.data and not error),
+        hours=int(current_app.config["PASSWORD_LINK_HOURS"]),
+    )
+    return _no_store(response)

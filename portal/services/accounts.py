@@ -1,96 +1,214 @@
-"""Accounts: sign-in with PrepCom credentials, lock-outs, sessions, preferred language."""
+"""Accounts: sign-in with PrepCom credentials, lock-outs, sessions, passwords, one-time password
+links, preferred language.
+
+What a visitor who does not know the password can learn about a username: nothing. The answer
+to a failed sign-in is the same words, after the same work (at least one argon2 check), whether
+the username is unknown, the password wrong, or the account has no usable password yet:
+
+- An account imported with an empty PrepCom hash has no password that can match, so nobody
+  "also knows the password" and its owner must get exactly what a stranger gets. The one
+  generic message therefore tells everyone who fails that a coordinator without a password (or
+  who forgot it) asks the ITU secretariat for a link. No sentence is shown only to accounts
+  without a password: that sentence would tell a stranger the username exists.
+- Lock-outs hold for unknown usernames too ("phantom" lock-outs counted in the audit log), so
+  that "try again in N minutes" does not single out the usernames that exist.
+- Only someone who gives the right password learns more (e.g. that the account is disabled).
+"""
 
 import datetime as dt
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+import smtplib
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext as _ln
 
 from ..db import database
-from ..models import ROLE_SECRETARIAT, Account, new_token, utcnow
+from ..models import ROLE_SECRETARIAT, Account, AuditLog, PasswordLink, new_token, utcnow
 from . import DomainError, audit, passwords
+
+log = logging.getLogger(__name__)
+
+GENERIC_FAILURE = _l(
+    "The username or password is not correct. If you have no password yet, or have "
+    "forgotten it, ask the ITU secretariat for a link to set one."
+)
 
 
 class SignInError(DomainError):
-    pass
+    def __init__(self, message, retry_after=None):
+        super().__init__(message)
+        #: Seconds until the account may try again, when it is locked.
+        self.retry_after = retry_after
+
+
+class PasswordLinkMailError(DomainError):
+    """The link was created but the e-mail could not be sent; ``url`` still works."""
+
+    def __init__(self, message, url):
+        super().__init__(message)
+        self.url = url
 
 
 def find_account(username):
-    return Account.get_or_none(Account.username_key == Account.key(username))
+    key = Account.key(username)
+    if not key:
+        return None
+    return Account.get_or_none(Account.username_key == key)
+
+
+# -- Sign-in ------------------------------------------------------------------------------------
+
+
+def _lock_minutes(failures):
+    """Minutes of the lock-out that ``failures`` consecutive failures earn (0: none).
+
+    Every LOCKOUT_THRESHOLD-th consecutive failure locks the account; each further lock-out
+    doubles the wait, up to a day.
+    """
+    threshold = max(1, int(current_app.config["LOCKOUT_THRESHOLD"]))
+    if failures <= 0 or failures % threshold:
+        return 0
+    rounds = failures // threshold
+    return min(int(current_app.config["LOCKOUT_MINUTES"]) * 2 ** min(rounds - 1, 16), 24 * 60)
+
+
+def _locked_error(until, now):
+    seconds = max(1, int((until - now).total_seconds()))
+    minutes = max(1, -(-seconds // 60))
+    return SignInError(
+        _ln(
+            "Too many failed attempts. Try again in %(num)d minute.",
+            "Too many failed attempts. Try again in %(num)d minutes.",
+            minutes,
+        ),
+        retry_after=seconds,
+    )
+
+
+def _username_digest(key):
+    """A keyed digest of what was typed as a username: an unknown username is never stored as
+    typed, since people sometimes type their password in the username field."""
+    secret = str(current_app.config["SECRET_KEY"]).encode()
+    return hmac.new(secret, key.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+
+
+def _phantom_details(digest):
+    return json.dumps({"username_digest": digest})
+
+
+def _phantom_attempts(digest):
+    return (
+        AuditLog.select(AuditLog.at)
+        .where(
+            (AuditLog.action == "signin.unknown") & (AuditLog.details == _phantom_details(digest))
+        )
+        .order_by(AuditLog.at.desc())
+    )
+
+
+def _phantom_locked_until(digest, now):
+    """The lock-out an unknown username would be under if it existed (same rules)."""
+    attempts = _phantom_attempts(digest)
+    count = attempts.count()
+    minutes = _lock_minutes(count)
+    if not minutes:
+        return None
+    until = attempts.first().at + dt.timedelta(minutes=minutes)
+    return until if until > now else None
 
 
 def authenticate(username, password):
     """Return the account if ``password`` is right and the account may sign in now.
 
     Raises SignInError with a message that reveals nothing about whether the username exists,
-    except to someone who also knows the password.
+    except to someone who also knows the password (see the module's docstring).
     """
     account = find_account(username)
-    generic = _l("The username or password is not correct.")
-    if account is None:
-        passwords.burn_time(password)
-        audit.record("signin.unknown", actor=Account.key(username)[:150])
-        raise SignInError(generic)
     now = utcnow()
+    if account is None:
+        digest = _username_digest(Account.key(username))
+        until = _phantom_locked_until(digest, now)
+        passwords.burn_time(password)
+        with database.atomic():
+            # The phantom lock-out counts these rows.
+            AuditLog.create(
+                action="signin.unknown" if until is None else "signin.refused",
+                details=_phantom_details(digest),
+                address=audit.client_address(),
+            )
+        if until is not None:
+            raise _locked_error(until, now)
+        raise SignInError(GENERIC_FAILURE)
     if account.locked_until and account.locked_until > now:
         passwords.burn_time(password)
-        _record_failure(account, now, locked=True)
-        minutes = max(1, int((account.locked_until - now).total_seconds() // 60) + 1)
-        raise SignInError(
-            _l(
-                "Too many failed attempts. Try again in %(minutes)s minutes.",
-                minutes=minutes,
-            )
-        )
-    if account.password_scheme == passwords.NONE or not account.password_hash:
-        passwords.burn_time(password)
-        _record_failure(account, now)
-        raise SignInError(generic)
+        with database.atomic():
+            audit.record("signin.refused", account=account, locked=True)
+        raise _locked_error(account.locked_until, now)
+    # Costs one argon2 check at least, whatever the scheme, "none" included.
     if not passwords.verify(account.password_scheme, account.password_hash, password):
         _record_failure(account, now)
-        raise SignInError(generic)
+        raise SignInError(GENERIC_FAILURE)
     if not account.is_active:
+        with database.atomic():
+            audit.record("signin.inactive", account=account)
         raise SignInError(_l("This account may not sign in. Please contact the ITU secretariat."))
     with database.atomic():
-        account = Account.get_by_id(account.id)
         updates = {
             Account.failed_logins: 0,
             Account.locked_until: None,
             Account.last_login_at: now,
         }
-        if passwords.needs_rehash(account.password_scheme, account.password_hash):
+        old_scheme = account.password_scheme
+        rehash = passwords.needs_rehash(account.password_scheme, account.password_hash)
+        if rehash:
             updates[Account.password_hash] = passwords.hash_password(password)
             updates[Account.password_scheme] = passwords.ARGON2
-        Account.update(updates).where(Account.id == account.id).execute()
-        audit.record(
-            "signin", account=account, rehashed=account.password_scheme != passwords.ARGON2
-        )
+        # The hash is replaced only if it is still the one just checked (an import or a
+        # password change in between wins).
+        query = Account.update(updates).where(Account.id == account.id)
+        if rehash:
+            query = query.where(Account.password_hash == account.password_hash)
+        query.execute()
+        audit.record("signin", account=account, scheme=old_scheme, rehashed=rehash)
     return Account.get_by_id(account.id)
 
 
-def _record_failure(account, now, locked=False):
+def _record_failure(account, now):
     """Count a failure in the database (so every worker and host sees it); lock if needed."""
-    config = current_app.config
-    threshold = int(config["LOCKOUT_THRESHOLD"])
     with database.atomic():
         Account.update(failed_logins=Account.failed_logins + 1, last_failed_at=now).where(
             Account.id == account.id
         ).execute()
         fresh = Account.get_by_id(account.id)
-        if not locked and fresh.failed_logins >= threshold:
-            # Each lock-out beyond the first doubles the wait, up to a day.
-            rounds = fresh.failed_logins // threshold
-            minutes = min(int(config["LOCKOUT_MINUTES"]) * 2 ** (rounds - 1), 24 * 60)
-            fresh.locked_until = now + dt.timedelta(minutes=minutes)
-            fresh.save()
-            audit.record("signin.locked", account=fresh, minutes=minutes)
+        minutes = _lock_minutes(fresh.failed_logins)
+        if minutes:
+            Account.update(locked_until=now + dt.timedelta(minutes=minutes)).where(
+                Account.id == account.id
+            ).execute()
+            audit.record(
+                "signin.locked", account=fresh, failures=fresh.failed_logins, minutes=minutes
+            )
         else:
-            audit.record("signin.failed", account=fresh, locked=locked)
+            audit.record("signin.failed", account=fresh, failures=fresh.failed_logins)
 
 
-def end_all_sessions(account):
+# -- Sessions -----------------------------------------------------------------------------------
+
+
+def end_all_sessions(account, action="signout"):
     """Change the account's session token: every session cookie issued before stops working."""
+    token = new_token()
     with database.atomic():
-        Account.update(session_token=new_token()).where(Account.id == account.id).execute()
+        Account.update(session_token=token).where(Account.id == account.id).execute()
+        if action:
+            audit.record(action, account=account)
+    account.session_token = token
+    return token
 
 
 def set_preferred_language(account, language):
@@ -103,10 +221,150 @@ def set_preferred_language(account, language):
     account.language = language
 
 
+# -- Passwords ----------------------------------------------------------------------------------
+
+
+def _set_password(account, password, now):
+    """Write a new argon2id password; end every session (a new token); clear lock-outs."""
+    token = new_token()
+    Account.update(
+        password_hash=passwords.hash_password(password),
+        password_scheme=passwords.ARGON2,
+        password_changed_at=now,
+        session_token=token,
+        failed_logins=0,
+        locked_until=None,
+        updated_at=now,
+    ).where(Account.id == account.id).execute()
+    return token
+
+
+def change_password(account, current_password, new_password):
+    """Change the password of ``account`` (its owner, signed in), the current one required.
+
+    Every other session of the account ends; the caller keeps its own with the returned account
+    (its new session token).
+    """
+    now = utcnow()
+    fresh = Account.get_by_id(account.id)
+    if not passwords.verify(fresh.password_scheme, fresh.password_hash, current_password):
+        _record_failure(fresh, now)
+        raise DomainError(_l("The current password is not correct."), field="current_password")
+    problem = passwords.password_problem(new_password, fresh.username)
+    if problem:
+        raise DomainError(problem, field="new_password")
+    if new_password == current_password:
+        raise DomainError(
+            _l("The new password must differ from the current one."), field="new_password"
+        )
+    with database.atomic():
+        _set_password(fresh, new_password, now)
+        audit.record("password.change", account=fresh, obj=fresh)
+    return Account.get_by_id(account.id)
+
+
+def _link_hash(token):
+    return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
+
+
+def issue_password_link(account, actor, send_email=False):
+    """Create a one-time link for ``account`` to set its password; return its URL.
+
+    Earlier unused links of the account stop working. With ``send_email`` the link is also
+    e-mailed to the address on file, in the account's language. The token is stored only as its
+    SHA-256; the URL exists only in the return value and the e-mail. If the e-mail cannot be
+    sent, PasswordLinkMailError is raised, carrying the URL (the link works all the same).
+    """
+    account = Account.get_by_id(account.id)
+    if send_email and not account.email:
+        raise DomainError(_l("This account has no e-mail address."))
+    now = utcnow()
+    hours = int(current_app.config["PASSWORD_LINK_HOURS"])
+    token = secrets.token_urlsafe(32)
+    with database.atomic():
+        PasswordLink.update(expires_at=now).where(
+            (PasswordLink.account == account.id)
+            & PasswordLink.used_at.is_null()
+            & (PasswordLink.expires_at > now)
+        ).execute()
+        link = PasswordLink.create(
+            token_hash=_link_hash(token),
+            account=account.id,
+            created_by=actor.id if actor else None,
+            created_at=now,
+            expires_at=now + dt.timedelta(hours=hours),
+        )
+        audit.record(
+            "password_link.create",
+            account=actor,
+            obj=account,
+            link=link.id,
+            hours=hours,
+            emailed=bool(send_email),
+        )
+    url = current_app.config["BASE_URL"].rstrip("/") + "/password/" + token
+    if send_email:
+        from . import mail
+
+        try:
+            mail.send_to_account(account, "password_link", url=url, hours=hours)
+        except (OSError, smtplib.SMTPException) as exc:
+            log.error("password link for account %s: e-mail not sent: %s", account.id, exc)
+            with database.atomic():
+                audit.record("password_link.mail_failed", account=actor, obj=account)
+            raise PasswordLinkMailError(
+                _l("The link was created but the e-mail could not be sent."), url
+            ) from exc
+    return url
+
+
+def find_password_link(token):
+    """Return the usable (unused, unexpired) link for ``token``, or None."""
+    if not token or len(token) > 128:
+        return None
+    link = PasswordLink.get_or_none(PasswordLink.token_hash == _link_hash(token))
+    if link is None or link.used_at is not None or link.expires_at <= utcnow():
+        return None
+    return link
+
+
+def set_password_with_link(token, new_password):
+    """Set the password of the link's account; the link is used up. Return the account."""
+    link = find_password_link(token)
+    if link is None:
+        raise DomainError(_l("This link is not valid any more."))
+    account = Account.get_by_id(link.account_id)
+    problem = passwords.password_problem(new_password, account.username)
+    if problem:
+        raise DomainError(problem, field="new_password")
+    now = utcnow()
+    with database.atomic():
+        # Single use, even if two requests race with the same link.
+        used = (
+            PasswordLink.update(used_at=now)
+            .where(
+                (PasswordLink.id == link.id)
+                & PasswordLink.used_at.is_null()
+                & (PasswordLink.expires_at > now)
+            )
+            .execute()
+        )
+        if used != 1:
+            raise DomainError(_l("This link is not valid any more."))
+        _set_password(account, new_password, now)
+        audit.record("password.set_with_link", account=account, obj=account, link=link.id)
+    return Account.get_by_id(account.id)
+
+
 def create_secretariat(username, password, given_name="", family_name="", email=""):
     """Create a secretariat account with an argon2id password."""
+    if not Account.key(username):
+        raise DomainError(_l("The username is empty."))
     if find_account(username):
         raise DomainError(_l("An account with this username exists already."))
+    problem = passwords.password_problem(password, username)
+    if problem:
+        raise DomainError(problem)
     with database.atomic():
         account = Account.create(
             username=username.strip(),

@@ -1,24 +1,43 @@
-"""Password hashes: argon2id for every password set or checked here, and verification of the
-four PrepCom legacy schemes (through libpass, the maintained fork of passlib)."""
+"""Password hashes: argon2id for every password set or checked here, verification of the four
+PrepCom legacy schemes, and the rules a new password must follow.
 
+MD5-crypt is checked with libpass (the maintained fork of passlib). The other three legacy
+schemes are a line of hashlib each; they are written here rather than taken from libpass because
+libpass's LDAP salted SHA-1 accepts only salts of 4 to 16 bytes, while the PrepCom format says the
+salt is whatever follows the 20-byte digest.
+"""
+
+import base64
+import binascii
+import contextlib
+import functools
+import hashlib
+import hmac
+import os
 import re
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from flask import current_app
-from passlib.hash import hex_md5, ldap_salted_sha1, ldap_sha1, md5_crypt
+from flask_babel import lazy_gettext as _l
+from passlib.hash import md5_crypt
 
 ARGON2 = "argon2id"
 NONE = "none"
+LEGACY_SCHEMES = ("md5", "md5-crypt", "ldap-sha1", "ldap-ssha")
 
-LEGACY = {
-    "md5": hex_md5,
-    "md5-crypt": md5_crypt,
-    "ldap-sha1": ldap_sha1,
-    "ldap-ssha": ldap_salted_sha1,
-}
+MIN_LENGTH = 8
+MAX_LENGTH = 128
 
 _MD5 = re.compile(r"^[0-9a-fA-F]{32}$")
+_MD5_CRYPT = re.compile(r"^\$1\$[./0-9A-Za-z]{0,8}\$[./0-9A-Za-z]{22}$")
+
+
+def _b64(value):
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        return None
 
 
 def scheme_of(value):
@@ -28,12 +47,14 @@ def scheme_of(value):
         return NONE
     if _MD5.match(value):
         return "md5"
-    if value.startswith("$1$") and md5_crypt.identify(value):
+    if _MD5_CRYPT.match(value):
         return "md5-crypt"
-    if value.startswith("{SHA}") and ldap_sha1.identify(value):
-        return "ldap-sha1"
-    if value.startswith("{SSHA}") and ldap_salted_sha1.identify(value):
-        return "ldap-ssha"
+    if value.startswith("{SHA}"):
+        raw = _b64(value[5:])
+        return "ldap-sha1" if raw is not None and len(raw) == 20 else None
+    if value.startswith("{SSHA}"):
+        raw = _b64(value[6:])
+        return "ldap-ssha" if raw is not None and len(raw) > 20 else None
     if value.startswith("$argon2id$"):
         return ARGON2
     return None
@@ -41,33 +62,57 @@ def scheme_of(value):
 
 def hasher():
     config = current_app.config
-    return PasswordHasher(
-        time_cost=int(config["ARGON2_TIME_COST"]),
-        memory_cost=int(config["ARGON2_MEMORY_KIB"]),
-        parallelism=int(config["ARGON2_PARALLELISM"]),
+    return _hasher(
+        int(config["ARGON2_TIME_COST"]),
+        int(config["ARGON2_MEMORY_KIB"]),
+        int(config["ARGON2_PARALLELISM"]),
     )
+
+
+@functools.lru_cache(maxsize=8)
+def _hasher(time_cost, memory_cost, parallelism):
+    return PasswordHasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism)
 
 
 def hash_password(password):
     return hasher().hash(password)
 
 
+def _verify_legacy(scheme, stored, password):
+    secret = password.encode("utf-8")
+    if scheme == "md5":
+        return hmac.compare_digest(hashlib.md5(secret).hexdigest(), stored.lower())  # noqa: S324
+    if scheme == "ldap-sha1":
+        raw = _b64(stored[5:]) or b""
+        return hmac.compare_digest(hashlib.sha1(secret).digest(), raw)  # noqa: S324
+    if scheme == "ldap-ssha":
+        raw = _b64(stored[6:]) or b""
+        digest, salt = raw[:20], raw[20:]
+        return hmac.compare_digest(hashlib.sha1(secret + salt).digest(), digest)  # noqa: S324
+    if scheme == "md5-crypt":
+        try:
+            return md5_crypt.verify(password, stored)
+        except (ValueError, TypeError):
+            return False
+    return False
+
+
 def verify(scheme, stored, password):
-    """Return True if ``password`` matches ``stored`` under ``scheme``."""
+    """Return True if ``password`` matches ``stored`` under ``scheme``.
+
+    Every check costs at least one argon2 verification, whatever the scheme, so that the time
+    of an answer tells nothing about the account (an unknown username costs the same, see
+    ``burn_time``).
+    """
     if scheme == ARGON2:
         try:
             return hasher().verify(stored, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False
-    handler = LEGACY.get(scheme)
-    if handler is None or not stored:
+    burn_time(password)
+    if scheme not in LEGACY_SCHEMES or not stored:
         return False
-    if scheme == "md5":
-        stored = stored.lower()
-    try:
-        return handler.verify(password, stored)
-    except (ValueError, TypeError):
-        return False
+    return _verify_legacy(scheme, stored, password)
 
 
 def needs_rehash(scheme, stored):
@@ -83,8 +128,41 @@ _DUMMY = {}
 
 
 def burn_time(password):
-    """Spend the time a real check would, so an unknown username answers as slowly."""
-    key = id(current_app._get_current_object())
+    """Spend the time a real argon2 check would, so an unknown username answers as slowly."""
+    h = hasher()
+    key = (h.time_cost, h.memory_cost, h.parallelism)
     if key not in _DUMMY:
-        _DUMMY[key] = hash_password("not a real password")
-    verify(ARGON2, _DUMMY[key], password)
+        _DUMMY[key] = h.hash(os.urandom(16).hex())
+    with contextlib.suppress(VerifyMismatchError, VerificationError, InvalidHashError):
+        h.verify(_DUMMY[key], password)
+
+
+# -- Rules for a new password -------------------------------------------------------------------
+
+COMMON_PASSWORDS_FILE = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "auth", "common-passwords.txt"
+)
+
+
+@functools.lru_cache(maxsize=1)
+def common_passwords():
+    """Return the set of the most common passwords (lower-case), read once per process."""
+    with open(COMMON_PASSWORDS_FILE, encoding="utf-8") as fh:
+        return frozenset(
+            line.strip().casefold() for line in fh if line.strip() and not line.startswith("#")
+        )
+
+
+def password_problem(password, username=""):
+    """Return a translated reason why ``password`` may not be chosen, or None if it may."""
+    password = password or ""
+    if len(password) < MIN_LENGTH:
+        return _l("The password must have at least %(min)s characters.", min=MIN_LENGTH)
+    if len(password) > MAX_LENGTH:
+        return _l("The password may have at most %(max)s characters.", max=MAX_LENGTH)
+    folded = password.strip().casefold()
+    if username and folded == (username or "").strip().casefold():
+        return _l("The password must not be the username.")
+    if folded in common_passwords():
+        return _l("This password is one of the most common ones. Please choose another.")
+    return None

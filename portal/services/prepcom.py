@@ -3,6 +3,7 @@ first; if any is bad nothing is imported, and every bad row is reported with its
 
 import csv
 import io
+import logging
 from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
@@ -11,6 +12,8 @@ from wtforms.validators import Email, ValidationError
 from ..db import database
 from ..models import CATEGORIES, ROLE_COORDINATOR, Account, Organization, new_token, utcnow
 from . import audit, passwords
+
+log = logging.getLogger(__name__)
 
 REQUIRED_COLUMNS = (
     "username",
@@ -25,6 +28,7 @@ REQUIRED_COLUMNS = (
     "language",
 )
 LANGUAGES = ("fr", "en", "ar")
+ORG_COLUMNS = ("org_name_en", "org_name_fr", "org_acronym", "org_category")
 
 
 @dataclass
@@ -42,6 +46,8 @@ class ImportReport:
     updated: int = 0
     unchanged: int = 0
     organizations_created: int = 0
+    organizations_updated: int = 0
+    passwords_replaced: int = 0
     errors: list = field(default_factory=list)
 
     @property
@@ -50,7 +56,12 @@ class ImportReport:
 
 
 def decode(data: bytes) -> str:
-    """Decode an export: UTF-8 (with or without BOM), else Windows-1252."""
+    """Decode an export: UTF-8 (with or without BOM), else Windows-1252.
+
+    Windows-1252 text with accents is almost never valid UTF-8, so trying UTF-8 first is safe.
+    Raises UnicodeDecodeError if the bytes are neither (Windows-1252 leaves five bytes
+    undefined).
+    """
     if data.startswith(b"\xef\xbb\xbf"):
         return data[3:].decode("utf-8")
     try:
@@ -59,32 +70,110 @@ def decode(data: bytes) -> str:
         return data.decode("cp1252")
 
 
+class _Lines:
+    """Physical lines of the text (CRLF, LF or CR), counted as the CSV reader takes them."""
+
+    def __init__(self, text):
+        self._lines = iter(io.StringIO(text, newline=""))
+        self.count = 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        line = next(self._lines)
+        self.count += 1
+        return line
+
+
 def parse(data: bytes):
-    """Return (rows, errors): rows as (line, dict) with values stripped."""
-    text = decode(data)
-    reader = csv.DictReader(io.StringIO(text, newline=""))
+    """Return (rows, errors): rows as (line, dict) with values stripped, where ``line`` is the
+    physical line on which the row starts (a quoted field may hold line breaks)."""
+    try:
+        text = decode(data)
+    except UnicodeDecodeError as exc:
+        return [], [RowError(1, str(_l("unreadable file: %(reason)s", reason=exc.reason)))]
+    lines = _Lines(text)
+    reader = csv.reader(lines, strict=True)
     errors = []
-    header = [h.strip() for h in (reader.fieldnames or [])]
-    reader.fieldnames = header
+    try:
+        header = next(reader)
+    except StopIteration:
+        return [], [RowError(1, str(_l("the file is empty")))]
+    except csv.Error as exc:
+        return [], [RowError(1, str(exc))]
+    header = [h.strip().lower() for h in header]
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
-        return [], [
+        errors.append(
             RowError(1, str(_l("missing columns: %(columns)s", columns=", ".join(missing))))
-        ]
+        )
+    repeated = sorted({h for h in header if h and header.count(h) > 1})
+    if repeated:
+        errors.append(
+            RowError(1, str(_l("repeated columns: %(columns)s", columns=", ".join(repeated))))
+        )
+    if errors:
+        return [], errors
     rows = []
-    line = reader.line_num
-    for record in reader:
-        start = line + 1
-        line = reader.line_num
-        values = {k: (v or "").strip() for k, v in record.items() if k}
+    while True:
+        start = lines.count + 1
+        try:
+            record = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            errors.append(RowError(start, str(exc)))
+            break
+        if not any(value.strip() for value in record):
+            continue  # a blank line
+        if len(record) != len(header):
+            errors.append(
+                RowError(
+                    start,
+                    str(
+                        _l(
+                            "%(found)s fields where the header has %(expected)s",
+                            found=len(record),
+                            expected=len(header),
+                        )
+                    ),
+                )
+            )
+            continue
+        # Unknown extra columns are ignored; known ones are read by name.
+        values = {name: value.strip() for name, value in zip(header, record, strict=True) if name}
         rows.append((start, values))
     return rows, errors
+
+
+# Longest value each column may hold (the database's column sizes).
+MAX_LENGTHS = {
+    "username": 150,
+    "password_hash": 300,
+    "org_code": 32,
+    "org_name_en": 300,
+    "org_name_fr": 300,
+    "org_acronym": 32,
+    "title": 32,
+    "given_name": 150,
+    "family_name": 150,
+    "email": 254,
+    "phone": 64,
+}
 
 
 def validate(rows):
     errors = []
     seen = {}
+    organizations = {}
     email = Email()
+    secretariat = {
+        key
+        for (key,) in Account.select(Account.username_key)
+        .where(Account.role != ROLE_COORDINATOR)
+        .tuples()
+    }
     for line, row in rows:
         problems = []
         key = Account.key(row.get("username"))
@@ -94,6 +183,8 @@ def validate(rows):
             problems.append(_l("username repeats line %(line)s", line=seen[key]))
         else:
             seen[key] = line
+        if key in secretariat:
+            problems.append(_l("username belongs to a secretariat account"))
         if passwords.scheme_of(row.get("password_hash")) in (None, passwords.ARGON2):
             problems.append(_l("unknown password hash scheme"))
         for column in ("org_code", "org_name_en", "org_name_fr"):
@@ -103,6 +194,18 @@ def validate(rows):
             problems.append(
                 _l("unknown organization category %(value)r", value=row.get("org_category"))
             )
+        code = row.get("org_code")
+        if code:
+            org = tuple(row.get(c, "") for c in ORG_COLUMNS)
+            first = organizations.setdefault(code, (line, org))
+            if first[1] != org:
+                problems.append(
+                    _l(
+                        "organization %(code)s differs from line %(line)s",
+                        code=code,
+                        line=first[0],
+                    )
+                )
         for column in ("given_name", "family_name"):
             if not row.get(column):
                 problems.append(_l("%(column)s is empty", column=column))
@@ -112,6 +215,11 @@ def validate(rows):
             problems.append(_l("invalid e-mail address %(value)r", value=row.get("email")))
         if row.get("language") not in LANGUAGES:
             problems.append(_l("unsupported language %(value)r", value=row.get("language")))
+        for column, limit in MAX_LENGTHS.items():
+            if len(row.get(column, "")) > limit:
+                problems.append(
+                    _l("%(column)s is longer than %(max)s characters", column=column, max=limit)
+                )
         if problems:
             errors.append(RowError(line, "; ".join(str(p) for p in problems)))
     return errors
@@ -128,12 +236,18 @@ class _Value:
         return s
 
 
-def import_accounts(data: bytes, dry_run=False, actor=None):
-    """Validate and import an export; nothing is written if any row is bad or on dry run."""
+def import_accounts(data: bytes, dry_run=False, actor=None, source=""):
+    """Validate and import an export; nothing is written if any row is bad or on dry run.
+
+    A dry run does the whole import inside a transaction and rolls it back, so its counts are
+    exactly those a real run would print.
+    """
     rows, errors = parse(data)
-    errors += validate(rows)
+    if not errors:
+        errors += validate(rows)
     report = ImportReport(errors=errors)
     if errors:
+        log.warning("accounts import %s refused: %d bad rows", source, len(errors))
         return report
     with database.atomic() as txn:
         for _line, row in rows:
@@ -141,10 +255,13 @@ def import_accounts(data: bytes, dry_run=False, actor=None):
         audit.record(
             "accounts.import",
             account=actor,
+            source=source,
             created=report.created,
             updated=report.updated,
             unchanged=report.unchanged,
-            dry_run=dry_run,
+            passwords_replaced=report.passwords_replaced,
+            organizations_created=report.organizations_created,
+            organizations_updated=report.organizations_updated,
         )
         if dry_run:
             txn.rollback()
@@ -168,6 +285,7 @@ def _import_row(row, report):
             setattr(org, k, v)
         org.updated_at = now
         org.save()
+        report.organizations_updated += 1
 
     exported_hash = row["password_hash"]
     values = {
@@ -205,6 +323,7 @@ def _import_row(row, report):
         account.password_scheme = passwords.scheme_of(exported_hash)
         account.prepcom_hash = exported_hash
         account.session_token = new_token()
+        report.passwords_replaced += 1
         changed = True
     if changed:
         account.updated_at = now
