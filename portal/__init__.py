@@ -7,11 +7,11 @@ from flask import Flask, current_app, redirect, request, url_for
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import assets, errors, i18n
+from . import assets, errors, i18n, performance
 from .access import check_access, public
 from .config import load_config
-from .db import database, init_database
-from .extensions import babel, compress, csrf, login_manager
+from .db import database, init_database, is_sqlite
+from .extensions import babel, csrf, login_manager
 
 
 def create_app(test_config=None):
@@ -22,7 +22,7 @@ def create_app(test_config=None):
 
     init_database(app.config["DATABASE_URL"], app.instance_path)
     csrf.init_app(app)
-    compress.init_app(app)
+    performance.init_compression(app)
     babel.init_app(app, locale_selector=i18n.select_locale)
     i18n.init_app(app)
     login_manager.init_app(app)
@@ -51,6 +51,7 @@ def create_app(test_config=None):
     app.before_request(check_access)
     app.teardown_request(_close_database)
     app.after_request(_security_headers)
+    performance.init_validators(app)
 
     @app.route("/")
     @public
@@ -94,8 +95,18 @@ def _open_database():
 
 
 def _close_database(exc):
-    if not database.is_closed():
-        database.close()
+    if database.is_closed():
+        return
+    # Opening SQLite costs more than a small page's queries (the file, the pragmas, a cold page
+    # cache): each thread keeps its connection for its next request, idle outside transactions.
+    # PostgreSQL connections go back to the worker's pool.
+    if exc is None and is_sqlite() and not _in_transaction():
+        return
+    database.close()
+
+
+def _in_transaction():
+    return database.in_transaction() or database.connection().in_transaction
 
 
 CSP = (

@@ -1,0 +1,99 @@
+"""What keeps pages cheap on a 2G link: compressed responses (error pages too), and HTML
+pages with validators so that a revisit of an unchanged page costs a 304 of a few hundred bytes.
+
+Compression is Flask-Compress's (brotli where the client accepts it, else gzip). It leaves
+responses outside 200-299 alone; a 422 page carrying a form and its errors is as large as the
+page itself, so those are compressed here too.
+
+The ETag of a page is a hash of its body. Every page with a form carries the CSRF token, which
+Flask-WTF signs with the current time, so two renders of the same page differ every second. The
+hash therefore leaves the signed token out and takes the session's raw token instead (the one
+every signed token is checked against: it changes when the session does); the ETag also names
+the hour the page was rendered, and a page is answered 304 only while the token it carries has
+at least half of its lifetime (``WTF_CSRF_TIME_LIMIT``) left.
+"""
+
+import hashlib
+import time
+
+from flask import current_app, g, request, session
+
+from .extensions import compress
+
+HOUR = 3600
+
+
+def init_compression(app):
+    """Bind Flask-Compress, with our hook (errors included) in place of its own."""
+    app.config["COMPRESS_REGISTER"] = False
+    compress.init_app(app)
+    app.after_request(compress_response)
+
+
+def compress_response(response):
+    """Compress the response like Flask-Compress does, 4xx and 5xx pages included."""
+    status = response.status_code
+    if 400 <= status < 600 and response.mimetype == "text/html":
+        # Flask-Compress only considers 2xx responses: present the error page as one.
+        response.status_code = 200
+        try:
+            response = compress.after_request(response)
+        finally:
+            response.status_code = status
+        return response
+    return compress.after_request(response)
+
+
+def init_validators(app):
+    app.after_request(html_validators)
+
+
+def _digest(body):
+    token = g.get("csrf_token")
+    hasher = hashlib.blake2b(digest_size=12)
+    if token:
+        body = body.replace(token.encode("ascii"), b"")
+        hasher.update(session.get("csrf_token", "").encode("ascii"))
+        hasher.update(b"\0")
+    hasher.update(body)
+    return hasher.hexdigest(), bool(token)
+
+
+def _reuse_hours():
+    """How old (in hours) the page a browser holds may be for its CSRF token to be reused."""
+    limit = current_app.config.get("WTF_CSRF_TIME_LIMIT", 3600)
+    if limit is None:
+        return 1 << 30
+    return int(limit) // (2 * HOUR)
+
+
+def html_validators(response):
+    """Give an HTML page a weak ETag; answer 304 when the browser holds the same page."""
+    if (
+        request.method not in ("GET", "HEAD")
+        or response.status_code != 200
+        or response.mimetype != "text/html"
+        or response.is_streamed
+        or response.direct_passthrough
+        or "ETag" in response.headers
+    ):
+        return response
+    digest, has_token = _digest(response.get_data())
+    now = int(time.time()) // HOUR
+    etag = "%s.%x" % (digest, now if has_token else 0)
+    response.headers.setdefault("Cache-Control", "private, no-cache")
+    for candidate in request.if_none_match.as_set(include_weak=True):
+        held, _, hour = candidate.partition(".")
+        if held != digest:
+            continue
+        try:
+            rendered = int(hour, 16)
+        except ValueError:
+            continue
+        if not has_token or now - rendered < _reuse_hours():
+            response.set_etag(candidate, weak=True)
+            response.status_code = 304
+            response.set_data(b"")
+            return response
+    response.set_etag(etag, weak=True)
+    return response
