@@ -42,6 +42,11 @@ def load_account(session_id):
     return account
 
 
+def now_seconds():
+    """The clock the timeouts are measured with (tests move it)."""
+    return int(time.time())
+
+
 def start(account):
     """Begin a new session for ``account`` (a fresh cookie: nothing carries over)."""
     from flask_login import login_user
@@ -50,7 +55,7 @@ def start(account):
     session.clear()
     if language:
         session["lang"] = language
-    now = int(time.time())
+    now = now_seconds()
     session["started"] = now
     session["seen"] = now
     session.permanent = True
@@ -71,7 +76,7 @@ def _enforce_timeouts():
     if "_user_id" not in session:
         return
     config = current_app.config
-    now = int(time.time())
+    now = now_seconds()
     started = session.get("started", 0)
     seen = session.get("seen", 0)
     if (
