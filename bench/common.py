@@ -44,7 +44,8 @@ def base_env(database_url, secret_key=None, **extra):
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith("PORTAL_") and key not in ("DATABASE_URL", "SECRET_KEY")
+        if not key.startswith("PORTAL_")
+        and key not in ("DATABASE_URL", "SECRET_KEY", "WEB_CONCURRENCY", "HOST", "PORT")
     }
     env.update(
         PORTAL_ENV="production",
@@ -86,16 +87,15 @@ def prepare_database(env):
 class Gunicorn:
     """gunicorn with the portal's ``gunicorn.conf.py``, in its own process group."""
 
-    def __init__(self, env, app="wsgi:app", workers=2, threads=8, log_path=None, cwd=ROOT):
+    def __init__(self, env, app="wsgi:app", workers=None, threads=None, log_path=None, cwd=ROOT):
+        """``workers``/``threads`` None: gunicorn.conf.py's production defaults."""
         self.port = free_port()
         self.url = "http://127.0.0.1:%d" % self.port
-        self.env = {
-            **env,
-            "HOST": "127.0.0.1",
-            "PORT": str(self.port),
-            "WEB_CONCURRENCY": str(workers),
-            "PORTAL_THREADS": str(threads),
-        }
+        self.env = {**env, "HOST": "127.0.0.1", "PORT": str(self.port)}
+        if workers:
+            self.env["WEB_CONCURRENCY"] = str(workers)
+        if threads:
+            self.env["PORTAL_THREADS"] = str(threads)
         self.app = app
         self.cwd = cwd
         self.log_path = log_path or os.path.join(tempfile.gettempdir(), "bench-%d.log" % self.port)

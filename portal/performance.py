@@ -76,6 +76,7 @@ def html_validators(response):
         or response.is_streamed
         or response.direct_passthrough
         or "ETag" in response.headers
+        or response.cache_control.no_store
     ):
         return response
     digest, has_token = _digest(response.get_data())
