@@ -1,17 +1,645 @@
-"""The secretariat's side: overview, review queue, settings, accounts, exports, audit."""
+"""The secretariat's side: overview, review queue, participants, settings, accounts, exports,
+audit. Every route is ``secretariat_only``: a coordinator gets 404, a visitor is sent to sign in.
+"""
 
-from flask import Blueprint
+import datetime as dt
 
-from ..access import secretariat_only
-from ..models import Organization
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_login import current_user
+from werkzeug.routing import BuildError
+from werkzeug.wsgi import FileWrapper
+
+from ..access import PUBLIC, SECRETARIAT, SIGNED_IN, secretariat_only
+from ..i18n import safe_next
+from ..models import (
+    CATEGORIES,
+    LANGUAGES,
+    ROLES,
+    STATUSES,
+    Account,
+    Event,
+    Organization,
+    Participant,
+    Photo,
+)
+from ..services import DomainError, exports, prepcom, review
+from ..services.accounts import PasswordLinkMailError, issue_password_link
 from ..templating import render_page
+from .forms import (
+    CoordinatorForm,
+    DecisionForm,
+    EventForm,
+    ImportForm,
+    OrganizationForm,
+    PasswordLinkForm,
+)
 
 bp = Blueprint("secretariat", __name__)
+
+
+def _actor():
+    return current_user._get_current_object()
+
+
+def _is_htmx():
+    return bool(request.headers.get("HX-Request"))
+
+
+def _page():
+    try:
+        return max(1, int(request.args.get("page", 1)))
+    except ValueError:
+        return 1
+
+
+def _event():
+    # Read on every request: a change made through another worker is seen at once.
+    return Event.select().order_by(Event.id).first()
+
+
+def _organization_or_404(organization_id):
+    organization = Organization.get_or_none(Organization.id == organization_id)
+    if organization is None:
+        abort(404)
+    return organization
+
+
+# Endpoints of other parts of the portal that may serve a participant's photo, if they let
+# the secretariat in; otherwise the secretariat's own ``photo`` route serves it.
+PHOTO_ENDPOINTS = ("delegation.photo", "delegation.participant_photo")
+
+
+def photo_url(participant, digest):
+    """Return the URL of the participant's badge photo (thumbnail), or None without one."""
+    if not digest:
+        return None
+    for endpoint in PHOTO_ENDPOINTS:
+        view = current_app.view_functions.get(endpoint)
+        if view is None or getattr(view, "access", None) not in (PUBLIC, SIGNED_IN, SECRETARIAT):
+            continue
+        try:
+            return url_for(endpoint, participant_id=participant.id, digest=digest)
+        except BuildError:
+            continue
+    return url_for("secretariat.photo", participant_id=participant.id, digest=digest[:16])
+
+
+@bp.app_context_processor
+def _helpers():
+    return {
+        "photo_url": photo_url,
+        "review_passport_valid": review.passport_valid,
+        "reason_of": review.rejection_reason,
+    }
+
+
+# -- Overview ------------------------------------------------------------------------------------
 
 
 @bp.route("/")
 @secretariat_only
 def overview():
-    """List every organization and where its delegation stands."""
-    organizations = Organization.select().order_by(Organization.code)
-    return render_page("secretariat/overview.html", organizations=organizations)
+    """List every organization and where its delegation stands; filter, sort, page."""
+    args = request.args
+    sort = args.get("sort", "name")
+    descending = args.get("dir") == "desc"
+    result = review.overview(
+        category=args.get("category", ""),
+        status=args.get("status", ""),
+        text=args.get("q", "")[:100],
+        sort=sort,
+        descending=descending,
+        page=_page(),
+    )
+    return render_page(
+        "secretariat/overview.html",
+        "results",
+        result=result,
+        categories=CATEGORIES,
+        statuses=STATUSES,
+        sort=sort,
+        descending=descending,
+        args=args,
+    )
+
+
+# -- Review queue --------------------------------------------------------------------------------
+
+
+def _queue_context(page=None):
+    organization_id = request.args.get("organization", type=int)
+    text = request.args.get("q", "")[:100]
+    page = page or _page()
+    participants, total = review.queue(page, organization_id, text)
+    return {
+        "participants": participants,
+        "total": total,
+        "page": page,
+        "pages": max(1, -(-total // review.PAGE_SIZE)),
+        "duplicates": review.duplicates_for(participants),
+        "event": _event(),
+        "form": DecisionForm(),
+        "reasons": review.REJECTION_REASONS,
+        "args": request.args,
+    }
+
+
+@bp.route("/queue")
+@secretariat_only
+def queue():
+    """The submitted participants, oldest first, with what a decision needs."""
+    return render_page("secretariat/queue.html", "queue", **_queue_context())
+
+
+def _parse_items(values):
+    items = []
+    for value in values:
+        participant_id, _sep, version = value.partition(":")
+        if participant_id.isdigit():
+            items.append((int(participant_id), int(version) if version.isdigit() else None))
+    return items
+
+
+@bp.route("/queue/decide", methods=["POST"])
+@secretariat_only
+def decide_many():
+    """The same decision for every participant ticked in the queue."""
+    form = DecisionForm()
+    items = _parse_items(request.form.getlist("participant"))
+    errors = []
+    if not items:
+        errors.append(_("Tick at least one participant."))
+    if not form.validate():
+        errors.extend(e for field_errors in form.errors.values() for e in field_errors)
+    if errors:
+        context = _queue_context()
+        context.update(form=form, bulk_errors=errors)
+        return render_page("secretariat/queue.html", "queue", status=422, **context)
+    result = review.decide_many(
+        items, _actor(), form.decision.data, form.reason.data, form.text.data or ""
+    )
+    messages = []
+    if result.done:
+        count = len(result.done)
+        if form.decision.data == review.ACCREDIT:
+            text = ngettext(
+                "%(num)d participant accredited.", "%(num)d participants accredited.", count
+            )
+        else:
+            text = ngettext(
+                "%(num)d participant rejected.", "%(num)d participants rejected.", count
+            )
+        messages.append(("ok", text))
+    for _participant_id, message in result.failed:
+        messages.append(("error", str(message)))
+    if _is_htmx():
+        context = _queue_context()
+        context["messages"] = messages
+        return render_page("secretariat/queue.html", "queue", **context)
+    for category, message in messages:
+        flash(message, category)
+    return redirect(url_for(".queue", **request.args), 303)
+
+
+@bp.route("/participants/<int:participant_id>/decision", methods=["POST"])
+@secretariat_only
+def decide(participant_id):
+    """One decision: from a queue row (HTMX swaps the row) or the participant's page."""
+    participant = Participant.get_or_none(Participant.id == participant_id)
+    if participant is None:
+        abort(404)
+    form = DecisionForm()
+    back = safe_next(
+        request.form.get("next"), url_for(".participant", participant_id=participant_id)
+    )
+    if not form.validate():
+        if _is_htmx():
+            return _row(participant, form=form, status=422)
+        return _participant_page(participant, form, status=422)
+    try:
+        participant = review.decide(
+            participant_id,
+            _actor(),
+            form.decision.data,
+            form.reason.data,
+            form.text.data or "",
+            form.version.data,
+        )
+    except DomainError as error:
+        if _is_htmx():
+            return _row(Participant.get_by_id(participant_id), message=error.message, status=409)
+        flash(error.message, "error")
+        return redirect(back, 303)
+    message = _decided_message(participant)
+    if _is_htmx():
+        return _row(participant, message=message, decided=True)
+    flash(message, "ok")
+    return redirect(back, 303)
+
+
+def _decided_message(participant):
+    if participant.status == "accredited":
+        return _("%(name)s is accredited.", name=participant.full_name)
+    return _("%(name)s is rejected.", name=participant.full_name)
+
+
+def _row(participant, form=None, message=None, decided=False, status=200):
+    """Render one queue row (the HTMX answer to a decision taken in the queue)."""
+    participant = (
+        Participant.select(Participant, Organization)
+        .join(Organization)
+        .where(Participant.id == participant.id)
+        .get()
+    )
+    photo = Photo.select(Photo.digest).where(Photo.participant == participant.id).first()
+    participant.photo_digest = photo.digest if photo else None
+    return render_page(
+        "secretariat/queue.html",
+        "row",
+        status=status,
+        p=participant,
+        duplicates=review.duplicates_for([participant]),
+        event=_event(),
+        form=form or DecisionForm(),
+        reasons=review.REJECTION_REASONS,
+        row_message=message,
+        row_error=form.errors if form is not None else None,
+        decided=decided,
+        args=request.args,
+    )
+
+
+# -- A participant -------------------------------------------------------------------------------
+
+
+def _participant_page(participant, form=None, status=200):
+    participant = (
+        Participant.select(Participant, Organization)
+        .join(Organization)
+        .where(Participant.id == participant.id)
+        .get()
+    )
+    photo = Photo.select(Photo.digest).where(Photo.participant == participant.id).first()
+    participant.photo_digest = photo.digest if photo else None
+    form = form or DecisionForm(version=participant.version)
+    return render_page(
+        "secretariat/participant.html",
+        status=status,
+        p=participant,
+        event=_event(),
+        duplicates=review.duplicates_for([participant]).get(participant.id, []),
+        history=list(review.history(participant)),
+        form=form,
+        reasons=review.REJECTION_REASONS,
+    )
+
+
+@bp.route("/participants/<int:participant_id>")
+@secretariat_only
+def participant(participant_id):
+    """Everything about one participant: identity, duplicates, decision, history."""
+    found = Participant.get_or_none(Participant.id == participant_id)
+    if found is None:
+        abort(404)
+    return _participant_page(found)
+
+
+@bp.route("/participants/<int:participant_id>/photo/<digest>")
+@secretariat_only
+def photo(participant_id, digest):
+    """The participant's badge photo (thumbnail, or ``?size=full``)."""
+    found = Photo.get_or_none(Photo.participant == participant_id)
+    if found is None:
+        abort(404)
+    full = request.args.get("size") == "full"
+    data = found.data if full or not found.thumbnail else found.thumbnail
+    response = current_app.response_class(bytes(data), mimetype=found.content_type)
+    response.set_etag(found.digest + ("-full" if full else ""))
+    response.headers["Cache-Control"] = "private, max-age=86400"
+    return response.make_conditional(request)
+
+
+# -- Organizations -------------------------------------------------------------------------------
+
+
+def _organization_page(organization, form=None, coordinator_form=None, status=200):
+    participants, duplicates = review.delegation(organization)
+    coordinators = (
+        Account.select()
+        .where(Account.organization == organization.id)
+        .order_by(Account.username_key)
+    )
+    return render_page(
+        "secretariat/organization.html",
+        status=status,
+        organization=organization,
+        participants=participants,
+        duplicates=duplicates,
+        coordinators=list(coordinators),
+        form=form or OrganizationForm(obj=organization),
+        coordinator_form=coordinator_form or CoordinatorForm(),
+        categories=CATEGORIES,
+    )
+
+
+@bp.route("/organizations/<int:organization_id>")
+@secretariat_only
+def organization(organization_id):
+    """One delegation: its participants, coordinators, quota and Arabic name."""
+    return _organization_page(_organization_or_404(organization_id))
+
+
+@bp.route("/organizations/<int:organization_id>", methods=["POST"])
+@secretariat_only
+def organization_update(organization_id):
+    """Change an organization's quota and Arabic name."""
+    organization = _organization_or_404(organization_id)
+    form = OrganizationForm()
+    if form.validate():
+        try:
+            review.update_organization(
+                _actor(), organization.id, form.quota.data, form.name_ar.data
+            )
+        except DomainError as error:
+            form.quota.errors.append(error.message)
+        else:
+            flash(_("The organization is saved."), "ok")
+            url = url_for(".organization", organization_id=organization.id)
+            if _is_htmx():
+                return Response("", 204, headers={"HX-Redirect": url})
+            return redirect(url, 303)
+    return _organization_page(organization, form=form, status=422)
+
+
+@bp.route("/organizations/<int:organization_id>/coordinators", methods=["POST"])
+@secretariat_only
+def add_coordinator(organization_id):
+    """Add a coordinator to an organization, and e-mail a link to set the password."""
+    organization = _organization_or_404(organization_id)
+    form = CoordinatorForm()
+    if form.validate():
+        try:
+            account = review.add_coordinator(
+                _actor(),
+                organization.id,
+                form.username.data,
+                form.given_name.data,
+                form.family_name.data,
+                form.email.data,
+                form.language.data,
+            )
+        except DomainError as error:
+            getattr(form, error.field or "username").errors.append(error.message)
+        else:
+            flash(_("The account %(username)s is created.", username=account.username), "ok")
+            if form.send_link.data:
+                _send_link(account, True)
+            url = url_for(".organization", organization_id=organization.id)
+            if _is_htmx():
+                return Response("", 204, headers={"HX-Redirect": url})
+            return redirect(url, 303)
+    return _organization_page(organization, coordinator_form=form, status=422)
+
+
+# -- Settings ------------------------------------------------------------------------------------
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@secretariat_only
+def settings():
+    """The event: names, dates, venue, registration window, notification mode."""
+    event = _event()
+    form = EventForm(obj=event)
+    if request.method == "POST":
+        if form.validate():
+            try:
+                review.update_event(
+                    _actor(), **{name: form[name].data for name in review.EVENT_FIELDS}
+                )
+            except DomainError as error:
+                form[error.field].errors.append(error.message)
+            else:
+                flash(_("The settings are saved."), "ok")
+                if _is_htmx():
+                    return Response("", 204, headers={"HX-Redirect": url_for(".settings")})
+                return redirect(url_for(".settings"), 303)
+        return render_page("secretariat/settings.html", "form", status=422, form=form)
+    if event is None:
+        form.registration_opens_on.data = dt.date(2005, 9, 1)
+        form.starts_on.data = dt.date(2005, 11, 16)
+        form.ends_on.data = dt.date(2005, 11, 18)
+        form.notification_mode.data = "immediate"
+    return render_page("secretariat/settings.html", "form", form=form)
+
+
+# -- Accounts ------------------------------------------------------------------------------------
+
+
+@bp.route("/accounts")
+@secretariat_only
+def accounts():
+    """Every account: search, lock and unlock, one-time password links."""
+    page = _page()
+    found, total = review.search_accounts(request.args.get("q", "")[:100], page)
+    return render_page(
+        "secretariat/accounts.html",
+        "results",
+        accounts=found,
+        total=total,
+        page=page,
+        pages=max(1, -(-total // review.PAGE_SIZE)),
+        roles=ROLES,
+        languages=LANGUAGES,
+        now=dt.datetime.now(dt.UTC).replace(tzinfo=None),
+        link_form=PasswordLinkForm(),
+        args=request.args,
+    )
+
+
+def _back_to_accounts():
+    return safe_next(request.form.get("next"), url_for(".accounts"))
+
+
+@bp.route("/accounts/<int:account_id>/access", methods=["POST"])
+@secretariat_only
+def account_access(account_id):
+    """Lock an account (it may not sign in) or unlock it."""
+    action = request.form.get("action", "")
+    try:
+        account = review.set_account_access(_actor(), account_id, action)
+    except DomainError as error:
+        flash(error.message, "error")
+    else:
+        if action == review.LOCK:
+            flash(_("%(username)s may not sign in any more.", username=account.username), "ok")
+        else:
+            flash(_("%(username)s may sign in again.", username=account.username), "ok")
+    if _is_htmx():
+        return Response("", 204, headers={"HX-Redirect": _back_to_accounts()})
+    return redirect(_back_to_accounts(), 303)
+
+
+def _send_link(account, send_email):
+    """Issue a one-time password link; tell the reviewer what happened. Return the URL."""
+    try:
+        url = issue_password_link(account, _actor(), send_email=send_email)
+    except PasswordLinkMailError as error:
+        flash(error.message, "error")
+        return error.url
+    except DomainError as error:
+        flash(error.message, "error")
+        return None
+    if send_email:
+        flash(_("A link to set the password was sent to %(email)s.", email=account.email), "ok")
+    return url
+
+
+@bp.route("/accounts/<int:account_id>/password-link", methods=["POST"])
+@secretariat_only
+def password_link(account_id):
+    """Issue a one-time link for the account to set its password (shown once, or e-mailed)."""
+    account = Account.get_or_none(Account.id == account_id)
+    if account is None:
+        abort(404)
+    form = PasswordLinkForm()
+    if not form.validate():
+        abort(400)
+    url = _send_link(account, bool(form.send_email.data))
+    if url is None or form.send_email.data:
+        if _is_htmx():
+            return Response("", 204, headers={"HX-Redirect": _back_to_accounts()})
+        return redirect(_back_to_accounts(), 303)
+    # Shown once, never stored: the page answers a POST and is not cached.
+    response = render_page("secretariat/password_link.html", account=account, url=url)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/accounts/import", methods=["GET", "POST"])
+@secretariat_only
+def accounts_import():
+    """Import a PrepCom export from the browser: all rows or none, with the same report."""
+    form = ImportForm()
+    report = None
+    status = 200
+    if request.method == "POST":
+        if form.validate():
+            data = form.file.data.read()
+            report = prepcom.import_accounts(
+                data,
+                dry_run=bool(form.dry_run.data),
+                actor=_actor(),
+                source=(form.file.data.filename or "")[:100],
+            )
+            status = 200 if report.ok else 422
+        else:
+            status = 422
+    return render_page("secretariat/import.html", "result", status=status, form=form, report=report)
+
+
+# -- Exports -------------------------------------------------------------------------------------
+
+
+def _export_filters():
+    organization = None
+    organization_id = request.args.get("organization", type=int)
+    if organization_id:
+        organization = _organization_or_404(organization_id)
+    status = request.args.get("status", "")
+    if status and status not in STATUSES:
+        abort(404)
+    return organization, status or None
+
+
+@bp.route("/exports")
+@secretariat_only
+def exports_page():
+    """Choose what to export, and as what."""
+    organization, status = _export_filters()
+    return render_page(
+        "secretariat/exports.html", organization=organization, status=status, statuses=STATUSES
+    )
+
+
+@bp.route("/exports/participants.csv")
+@secretariat_only
+def export_csv():
+    """The participants as CSV (UTF-8 with BOM), streamed."""
+    organization, status = _export_filters()
+    chunks = exports.csv_chunks(organization.id if organization else None, status)
+    response = Response(stream_with_context(chunks), mimetype="text/csv")
+    response.headers["Content-Type"] = "text/csv; charset=utf-8"
+    response.headers["Content-Disposition"] = "attachment; filename=%s" % exports.filename(
+        "csv", organization, status
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/exports/participants.xlsx")
+@secretariat_only
+def export_xlsx():
+    """The participants as an XLSX workbook, built in a temporary file and streamed."""
+    organization, status = _export_filters()
+    out = exports.xlsx_file(organization.id if organization else None, status)
+    size = out.seek(0, 2)
+    out.seek(0)
+    response = Response(
+        FileWrapper(out),
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        direct_passthrough=True,
+    )
+    response.headers["Content-Length"] = str(size)
+    response.headers["Content-Disposition"] = "attachment; filename=%s" % exports.filename(
+        "xlsx", organization, status
+    )
+    response.headers["Cache-Control"] = "no-store"
+    response.call_on_close(out.close)
+    return response
+
+
+# -- Audit ---------------------------------------------------------------------------------------
+
+
+def _date_arg(name):
+    try:
+        return dt.date.fromisoformat(request.args.get(name, ""))
+    except ValueError:
+        return None
+
+
+@bp.route("/audit")
+@secretariat_only
+def audit():
+    """The audit log: who did what, when, from where; filter and page."""
+    page = _page()
+    rows, total = review.audit_log(
+        action=request.args.get("action", ""),
+        username=request.args.get("account", "")[:150],
+        organization_id=request.args.get("organization", type=int),
+        since=_date_arg("since"),
+        until=_date_arg("until"),
+        page=page,
+    )
+    return render_page(
+        "secretariat/audit.html",
+        "results",
+        rows=rows,
+        total=total,
+        page=page,
+        pages=max(1, -(-total // review.PAGE_SIZE)),
+        actions=review.audit_actions(),
+        args=request.args,
+    )

@@ -1,0 +1,94 @@
+"""The secretariat's forms."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import (
+    BooleanField,
+    DateField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional
+
+from ..models import LANGUAGES
+from ..services.review import NOTIFICATION_MODES, REJECTION_REASONS
+
+DECISIONS = [("accredit", _l("Accredit")), ("reject", _l("Reject"))]
+
+
+def _reason_choices():
+    # Translators: first choice of the list of standard rejection reasons.
+    return [("", _l("Other reason (write it below)"))] + list(REJECTION_REASONS.items())
+
+
+class DecisionForm(FlaskForm):
+    """One decision, or the same decision for every participant ticked in the queue."""
+
+    decision = RadioField(_l("Decision"), choices=DECISIONS, validators=[InputRequired()])
+    reason = SelectField(_l("Reason for a rejection"), choices=_reason_choices, default="")
+    text = TextAreaField(_l("Reason in your own words"), validators=[Optional(), Length(max=1000)])
+    version = IntegerField(validators=[Optional()])
+
+    def validate_text(self, field):
+        from wtforms.validators import ValidationError
+
+        if self.decision.data == "reject" and not (self.reason.data or (field.data or "").strip()):
+            raise ValidationError(_l("Give a reason for the rejection."))
+
+
+class EventForm(FlaskForm):
+    name_en = StringField(_l("Name in English"), validators=[InputRequired(), Length(max=300)])
+    name_fr = StringField(_l("Name in French"), validators=[InputRequired(), Length(max=300)])
+    name_ar = StringField(_l("Name in Arabic"), validators=[InputRequired(), Length(max=300)])
+    venue_en = StringField(_l("Venue in English"), validators=[InputRequired(), Length(max=300)])
+    venue_fr = StringField(_l("Venue in French"), validators=[InputRequired(), Length(max=300)])
+    venue_ar = StringField(_l("Venue in Arabic"), validators=[InputRequired(), Length(max=300)])
+    starts_on = DateField(_l("First day of the summit"), validators=[InputRequired()])
+    ends_on = DateField(_l("Last day of the summit"), validators=[InputRequired()])
+    registration_opens_on = DateField(_l("Registration opens on"), validators=[InputRequired()])
+    registration_closes_on = DateField(_l("Registration closes on"), validators=[InputRequired()])
+    notification_mode = RadioField(
+        _l("Decisions are sent to coordinators"),
+        choices=list(NOTIFICATION_MODES.items()),
+        validators=[InputRequired()],
+    )
+
+
+class OrganizationForm(FlaskForm):
+    name_ar = StringField(
+        _l("Name in Arabic"), validators=[Optional(), Length(max=300)], render_kw={"dir": "rtl"}
+    )
+    quota = IntegerField(
+        _l("Quota (participants submitted or accredited)"),
+        validators=[Optional(), NumberRange(min=0, max=10000)],
+    )
+
+
+class CoordinatorForm(FlaskForm):
+    username = StringField(
+        _l("Username"),
+        validators=[InputRequired(), Length(max=150)],
+        render_kw={"autocapitalize": "none", "spellcheck": "false"},
+    )
+    given_name = StringField(_l("Given name"), validators=[InputRequired(), Length(max=150)])
+    family_name = StringField(_l("Family name"), validators=[InputRequired(), Length(max=150)])
+    email = StringField(
+        _l("E-mail"),
+        validators=[InputRequired(), Email(), Length(max=254)],
+        render_kw={"type": "email"},
+    )
+    language = SelectField(_l("Language"), choices=list(LANGUAGES.items()), default="fr")
+    send_link = BooleanField(_l("E-mail a link to set the password now"), default=True)
+
+
+class PasswordLinkForm(FlaskForm):
+    send_email = BooleanField(_l("Send the link by e-mail"), default=True)
+
+
+class ImportForm(FlaskForm):
+    file = FileField(_l("PrepCom accounts export (CSV)"), validators=[FileRequired()])
+    dry_run = BooleanField(_l("Check only, import nothing"))

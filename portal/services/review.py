@@ -1,0 +1,606 @@
+"""The secretariat's work: decisions on submitted participants (one or many), duplicates across
+delegations, the overview of every delegation, the event's settings, and account administration.
+
+Each state change takes the acting account, checks the state inside one transaction, writes,
+and records an audit row; decisions are announced to the coordinators after the commit
+(``portal.services.notifications``).
+"""
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+
+from flask_babel import lazy_gettext as _l
+from peewee import JOIN, SQL, Case, fn
+
+from ..db import database, is_sqlite
+from ..models import (
+    ACCREDITED,
+    CATEGORIES,
+    REJECTED,
+    ROLE_COORDINATOR,
+    STATUSES,
+    SUBMITTED,
+    WITHDRAWN,
+    Account,
+    AuditLog,
+    Event,
+    Organization,
+    Participant,
+    Photo,
+    new_token,
+    utcnow,
+)
+from . import DomainError, audit, notifications
+from .participants import SECRETARIAT_MOVES, accredit, lock_organization, reject
+
+log = logging.getLogger(__name__)
+
+#: Standard reasons for a rejection, shown to the coordinator in their own language.
+REJECTION_REASONS = {
+    # Translators: reason given to a coordinator when a participant is not accredited.
+    "photo_unsuitable": _l("The photo is not suitable for a badge."),
+    # Translators: reason given to a coordinator when a participant is not accredited.
+    "passport_invalid": _l("The passport is not valid for the dates of the summit."),
+    # Translators: reason given to a coordinator when a participant is not accredited.
+    "not_eligible": _l("This person is not eligible for this organization's delegation."),
+    # Translators: reason given to a coordinator when a participant is not accredited.
+    "duplicate": _l("This person is already registered with another delegation."),
+    # Translators: reason given to a coordinator when a participant is not accredited.
+    "incomplete": _l("Information is missing or incorrect."),
+}
+
+ACCREDIT = "accredit"
+REJECT = "reject"
+
+PAGE_SIZE = 50
+
+
+def rejection_reason(participant):
+    """Return the reason of a rejection in the page's language (standard label or free text)."""
+    label = REJECTION_REASONS.get(participant.rejection_code)
+    parts = [str(label)] if label else []
+    if participant.rejection_text:
+        parts.append(participant.rejection_text)
+    return " ".join(parts)
+
+
+def _like(text):
+    """Return a LIKE pattern matching ``text`` anywhere (its own wildcards taken literally)."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return "%" + escaped + "%"
+
+
+def _contains(column, text):
+    # ILIKE on PostgreSQL; LIKE (case-insensitive for ASCII) on SQLite.
+    return column ** _like(text)
+
+
+def passport_key(number):
+    """Normalize a passport number the way ``Participant.passport_key`` is stored."""
+    return "".join((number or "").split()).upper()
+
+
+# -- Decisions ----------------------------------------------------------------------------------
+
+
+class ChangedMeanwhile(DomainError):
+    """The participant was changed by someone else after the reviewer's screen was drawn."""
+
+
+def decide(participant_id, actor, decision, code="", text="", version=None):
+    """Accredit or reject one participant, in one transaction; notify after the commit.
+
+    ``version`` is the version the reviewer saw: if the participant changed meanwhile (decided
+    by someone else, edited, withdrawn) nothing is written and ChangedMeanwhile says so.
+    """
+    if decision not in (ACCREDIT, REJECT):
+        raise DomainError(_l("Choose a decision."))
+    code = code if code in REJECTION_REASONS else ""
+    text = (text or "").strip()
+    if decision == REJECT and not (code or text):
+        raise DomainError(_l("Give a reason for the rejection."), field="reason")
+    participant = Participant.get_or_none(Participant.id == participant_id)
+    if participant is None:
+        raise DomainError(_l("This participant does not exist any more."))
+    new_status = ACCREDITED if decision == ACCREDIT else REJECTED
+    with database.atomic():
+        lock_organization(participant.organization_id)
+        participant = Participant.get_by_id(participant.id)
+        if version is not None and int(version) != participant.version:
+            raise ChangedMeanwhile(
+                _l(
+                    "%(name)s was changed by someone else meanwhile (now: %(status)s). "
+                    "Nothing was done; check it again.",
+                    name=participant.full_name,
+                    status=participant.status_label,
+                )
+            )
+        if (participant.status, new_status) not in SECRETARIAT_MOVES:
+            raise ChangedMeanwhile(
+                _l(
+                    "%(name)s cannot be decided now: the status is %(status)s.",
+                    name=participant.full_name,
+                    status=participant.status_label,
+                )
+            )
+        if decision == ACCREDIT:
+            participant = accredit(participant, actor)
+        else:
+            participant = reject(participant, actor, code, text)
+        pending = notifications.decision_made(participant)
+    notifications.deliver(pending)
+    return participant
+
+
+@dataclass
+class BulkResult:
+    done: list = field(default_factory=list)
+    failed: list = field(default_factory=list)  # (participant_id, message)
+
+
+def decide_many(items, actor, decision, code="", text=""):
+    """Decide each ``(participant_id, version)`` in turn, each in its own transaction.
+
+    One participant changed meanwhile does not stop the others; the result says which failed.
+    """
+    result = BulkResult()
+    for participant_id, version in items:
+        try:
+            result.done.append(decide(participant_id, actor, decision, code, text, version))
+        except DomainError as error:
+            result.failed.append((participant_id, error.message))
+    return result
+
+
+# -- Duplicates across delegations ---------------------------------------------------------------
+
+
+def _name_key(p):
+    return (p.family_name.strip().casefold(), p.given_names.strip().casefold(), p.date_of_birth)
+
+
+def duplicates_for(participants):
+    """Return ``{participant_id: [other participants]}``: the same passport, or the same names
+    and date of birth, in another organization's delegation (withdrawn ones left out).
+
+    One query for the whole list, whatever its length.
+    """
+    participants = list(participants)
+    keys = {p.passport_key for p in participants if p.passport_key}
+    births = {p.date_of_birth for p in participants if p.date_of_birth}
+    if not keys and not births:
+        return {}
+    condition = None
+    if keys:
+        condition = Participant.passport_key.in_(sorted(keys))
+    if births:
+        by_birth = Participant.date_of_birth.in_(sorted(births))
+        condition = by_birth if condition is None else (condition | by_birth)
+    others = list(
+        Participant.select(
+            Participant.id,
+            Participant.organization,
+            Participant.family_name,
+            Participant.given_names,
+            Participant.date_of_birth,
+            Participant.passport_key,
+            Participant.status,
+            Organization.id,
+            Organization.code,
+            Organization.acronym,
+            Organization.name_en,
+            Organization.name_fr,
+            Organization.name_ar,
+        )
+        .join(Organization)
+        .where(condition & (Participant.status != WITHDRAWN))
+    )
+    found = {}
+    for p in participants:
+        if p.status == WITHDRAWN:
+            continue
+        for other in others:
+            if other.organization_id == p.organization_id:
+                continue
+            same_passport = p.passport_key and other.passport_key == p.passport_key
+            same_person = p.date_of_birth and p.family_name and _name_key(other) == _name_key(p)
+            if same_passport or same_person:
+                found.setdefault(p.id, []).append(other)
+    return found
+
+
+# -- The review queue ----------------------------------------------------------------------------
+
+
+def queue(page=1, organization_id=None, text=""):
+    """Return ``(participants, total)``: submitted participants, oldest submission first.
+
+    Each participant carries its organization and ``photo_digest`` (None without a photo);
+    no query per row.
+    """
+    query = (
+        Participant.select(Participant, Organization, Photo.digest.alias("photo_digest"))
+        .join(Organization)
+        .switch(Participant)
+        .join(Photo, JOIN.LEFT_OUTER)
+        .where(Participant.status == SUBMITTED)
+    )
+    if organization_id:
+        query = query.where(Participant.organization == organization_id)
+    text = (text or "").strip()
+    if text:
+        query = query.where(_participant_matches(text) | _organization_matches(text))
+    total = query.count()
+    rows = list(
+        query.order_by(Participant.submitted_at, Participant.id)
+        .paginate(max(1, page), PAGE_SIZE)
+        .objects()
+    )
+    return rows, total
+
+
+def passport_valid(participant, event):
+    """True when the passport is still valid on the last day of the event (None: unknown)."""
+    if participant.passport_expiry is None or event is None:
+        return None
+    return participant.passport_expiry >= event.ends_on
+
+
+def history(participant):
+    """Return the audit rows about ``participant``, newest first."""
+    return (
+        AuditLog.select()
+        .where((AuditLog.object_type == "participant") & (AuditLog.object_id == participant.id))
+        .order_by(AuditLog.at.desc(), AuditLog.id.desc())
+    )
+
+
+# -- The overview --------------------------------------------------------------------------------
+
+SORTS = ("name", "code", "category", "total", "activity", *STATUSES)
+
+
+def _participant_matches(text):
+    condition = (
+        _contains(Participant.family_name, text)
+        | _contains(Participant.given_names, text)
+        | _contains(Participant.family_name_original, text)
+        | _contains(Participant.given_names_original, text)
+    )
+    key = passport_key(text)
+    if key:
+        condition = condition | (Participant.passport_key == key)
+    return condition
+
+
+def _organization_matches(text):
+    return (
+        _contains(Organization.name_en, text)
+        | _contains(Organization.name_fr, text)
+        | _contains(Organization.name_ar, text)
+        | _contains(Organization.acronym, text)
+        | _contains(Organization.code, text)
+    )
+
+
+def _greatest(a, b):
+    # SQLite's two-argument MAX() is NULL if either is NULL; PostgreSQL's GREATEST skips NULLs.
+    if is_sqlite():
+        return fn.MAX(fn.COALESCE(a, b), fn.COALESCE(b, a))
+    return fn.GREATEST(a, b)
+
+
+@dataclass
+class OverviewPage:
+    organizations: list
+    total: int
+    page: int
+    pages: int
+
+
+def overview(category="", status="", text="", sort="name", descending=False, page=1):
+    """Return one page of organizations with their delegation's figures, in three queries
+    (the page with its figures, the count, the coordinators of the page)."""
+    counts = [
+        fn.SUM(Case(None, [(Participant.status == code, 1)], 0)).alias(code) for code in STATUSES
+    ]
+    stats = (
+        Participant.select(
+            Participant.organization.alias("org_id"),
+            fn.COUNT(Participant.id).alias("total"),
+            fn.MAX(
+                Case(None, [((Participant.is_head) & (Participant.status != WITHDRAWN), 1)], 0)
+            ).alias("has_head"),
+            fn.MAX(Participant.updated_at).alias("changed_at"),
+            *counts,
+        )
+        .group_by(Participant.organization)
+        .alias("stats")
+    )
+    logins = (
+        Account.select(
+            Account.organization.alias("org_id"),
+            fn.MAX(Account.last_login_at).alias("signed_in_at"),
+        )
+        .where(Account.organization.is_null(False))
+        .group_by(Account.organization)
+        .alias("logins")
+    )
+    activity = _greatest(stats.c.changed_at, logins.c.signed_in_at)
+    columns = [
+        fn.COALESCE(stats.c.total, 0).alias("total"),
+        fn.COALESCE(stats.c.has_head, 0).alias("has_head"),
+        activity.alias("last_activity"),
+    ] + [fn.COALESCE(getattr(stats.c, code), 0).alias("n_" + code) for code in STATUSES]
+    query = (
+        Organization.select(Organization, *columns)
+        .join(stats, JOIN.LEFT_OUTER, on=(stats.c.org_id == Organization.id))
+        .switch(Organization)
+        .join(logins, JOIN.LEFT_OUTER, on=(logins.c.org_id == Organization.id))
+    )
+    if category in CATEGORIES:
+        query = query.where(Organization.category == category)
+    if status in STATUSES:
+        query = query.where(fn.COALESCE(getattr(stats.c, status), 0) > 0)
+    text = (text or "").strip()
+    if text:
+        people = Participant.select(Participant.organization).where(_participant_matches(text))
+        query = query.where(_organization_matches(text) | Organization.id.in_(people))
+    total = query.count()
+    sort = sort if sort in SORTS else "name"
+    name_column = Organization.name_en  # a stable order whatever the page's language
+    order = {
+        "name": [name_column],
+        "code": [Organization.code],
+        "category": [Organization.category, name_column],
+        "total": [SQL("total"), name_column],
+        "activity": [SQL("last_activity"), name_column],
+        **{code: [SQL("n_" + code), name_column] for code in STATUSES},
+    }[sort]
+    # Organizations without any activity come first going up, last going down.
+    order = [o.desc(nulls="LAST") if descending else o.asc(nulls="FIRST") for o in order]
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(max(1, page), pages)
+    organizations = list(
+        query.order_by(*order, Organization.id).paginate(page, PAGE_SIZE).objects()
+    )
+    if organizations:
+        coordinators = {}
+        for account in (
+            Account.select(
+                Account.id,
+                Account.username,
+                Account.given_name,
+                Account.family_name,
+                Account.organization,
+                Account.is_active,
+            )
+            .where(
+                Account.organization.in_([o.id for o in organizations])
+                & (Account.role == ROLE_COORDINATOR)
+            )
+            .order_by(Account.username_key)
+        ):
+            coordinators.setdefault(account.organization_id, []).append(account)
+        for organization in organizations:
+            organization.coordinators = coordinators.get(organization.id, [])
+            organization.counts = {code: getattr(organization, "n_" + code) for code in STATUSES}
+            if isinstance(organization.last_activity, str):
+                organization.last_activity = _parse_datetime(organization.last_activity)
+    return OverviewPage(organizations, total, page, pages)
+
+
+def _parse_datetime(value):
+    try:
+        return dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def delegation(organization):
+    """Return the organization's participants (withdrawn last), with duplicates flagged."""
+    participants = list(
+        Participant.select()
+        .where(Participant.organization == organization.id)
+        .order_by(
+            Case(None, [(Participant.status == WITHDRAWN, 1)], 0),
+            Participant.is_head.desc(),
+            Participant.family_name,
+            Participant.id,
+        )
+    )
+    return participants, duplicates_for(participants)
+
+
+# -- Settings ------------------------------------------------------------------------------------
+
+EVENT_FIELDS = (
+    "name_en",
+    "name_fr",
+    "name_ar",
+    "venue_en",
+    "venue_fr",
+    "venue_ar",
+    "starts_on",
+    "ends_on",
+    "registration_opens_on",
+    "registration_closes_on",
+    "notification_mode",
+)
+NOTIFICATION_MODES = {
+    "immediate": _l("One e-mail per decision"),
+    "digest": _l("One e-mail a day per coordinator (digest)"),
+}
+
+
+def update_event(actor, **values):
+    """Change the event's settings; every worker reads them from the database on each request."""
+    values = {k: v for k, v in values.items() if k in EVENT_FIELDS}
+    if values.get("notification_mode", "immediate") not in NOTIFICATION_MODES:
+        raise DomainError(_l("Unknown notification mode."), field="notification_mode")
+    if values["ends_on"] < values["starts_on"]:
+        raise DomainError(_l("The event cannot end before it starts."), field="ends_on")
+    if values["registration_closes_on"] < values["registration_opens_on"]:
+        raise DomainError(
+            _l("Registration cannot close before it opens."), field="registration_closes_on"
+        )
+    with database.atomic():
+        event = Event.select().order_by(Event.id).first()
+        if event is None:
+            event = Event(**values)
+            changed = sorted(values)
+        else:
+            changed = sorted(k for k, v in values.items() if getattr(event, k) != v)
+            for k, v in values.items():
+                setattr(event, k, v)
+        event.updated_at = utcnow()
+        event.save()
+        audit.record("event.update", account=actor, obj=event, fields=changed)
+    return event
+
+
+def update_organization(actor, organization_id, quota, name_ar):
+    """Set an organization's quota (None: no limit) and Arabic name (empty: French shown)."""
+    if quota is not None and quota < 0:
+        raise DomainError(_l("The quota cannot be negative."), field="quota")
+    name_ar = (name_ar or "").strip() or None
+    with database.atomic():
+        organization = Organization.get_by_id(organization_id)
+        changed = []
+        if organization.quota != quota:
+            changed.append("quota")
+        if organization.name_ar != name_ar:
+            changed.append("name_ar")
+        organization.quota = quota
+        organization.name_ar = name_ar
+        organization.updated_at = utcnow()
+        organization.save()
+        audit.record(
+            "organization.update",
+            account=actor,
+            obj=organization,
+            organization=organization.id,
+            fields=changed,
+            quota=quota,
+        )
+    return organization
+
+
+# -- Account administration ---------------------------------------------------------------------
+
+LOCK = "lock"
+UNLOCK = "unlock"
+
+
+def set_account_access(actor, account_id, action):
+    """Lock an account (it may not sign in; its sessions end) or unlock it (it may sign in
+    again, its failed sign-ins forgotten)."""
+    if action not in (LOCK, UNLOCK):
+        raise DomainError(_l("Unknown action."))
+    with database.atomic():
+        account = Account.get_or_none(Account.id == account_id)
+        if account is None:
+            raise DomainError(_l("This account does not exist."))
+        if action == LOCK:
+            if account.id == actor.id:
+                raise DomainError(_l("You cannot lock your own account."))
+            Account.update(is_active=False, session_token=new_token(), updated_at=utcnow()).where(
+                Account.id == account.id
+            ).execute()
+        else:
+            Account.update(
+                is_active=True, locked_until=None, failed_logins=0, updated_at=utcnow()
+            ).where(Account.id == account.id).execute()
+        audit.record(
+            "account." + action,
+            account=actor,
+            obj=account,
+            organization=account.organization_id,
+            username=account.username,
+        )
+    return Account.get_by_id(account_id)
+
+
+def add_coordinator(actor, organization_id, username, given_name, family_name, email, language):
+    """Create a coordinator account (no password yet: send it a one-time link)."""
+    key = Account.key(username)
+    if not key:
+        raise DomainError(_l("The username is empty."), field="username")
+    with database.atomic():
+        organization = Organization.get_or_none(Organization.id == organization_id)
+        if organization is None:
+            raise DomainError(_l("Choose an organization."), field="organization")
+        if Account.select().where(Account.username_key == key).exists():
+            raise DomainError(_l("An account with this username exists already."), field="username")
+        account = Account.create(
+            username=username.strip(),
+            username_key=key,
+            role=ROLE_COORDINATOR,
+            organization=organization,
+            given_name=given_name.strip(),
+            family_name=family_name.strip(),
+            email=email.strip(),
+            language=language,
+        )
+        audit.record(
+            "account.create",
+            account=actor,
+            obj=account,
+            organization=organization.id,
+            username=account.username,
+        )
+    return account
+
+
+def search_accounts(text="", page=1):
+    """Return ``(accounts, total)`` matching ``text`` (username, names, e-mail, organization)."""
+    query = Account.select(Account, Organization).join(Organization, JOIN.LEFT_OUTER)
+    text = (text or "").strip()
+    if text:
+        query = query.where(
+            _contains(Account.username, text)
+            | _contains(Account.given_name, text)
+            | _contains(Account.family_name, text)
+            | _contains(Account.email, text)
+            | _organization_matches(text)
+        )
+    total = query.count()
+    accounts = list(
+        query.order_by(Account.username_key).paginate(max(1, page), PAGE_SIZE).objects()
+    )
+    return accounts, total
+
+
+# -- The audit log -------------------------------------------------------------------------------
+
+
+def audit_log(action="", username="", organization_id=None, since=None, until=None, page=1):
+    """Return ``(rows, total)`` of the audit log, newest first, filtered."""
+    query = AuditLog.select(AuditLog, Organization).join(Organization, JOIN.LEFT_OUTER)
+    if action:
+        query = query.where(AuditLog.action.startswith(action))
+    if username:
+        query = query.where(AuditLog.actor ** username.strip())
+    if organization_id:
+        query = query.where(AuditLog.organization == organization_id)
+    if since:
+        query = query.where(AuditLog.at >= dt.datetime.combine(since, dt.time()))
+    if until:
+        query = query.where(
+            AuditLog.at < dt.datetime.combine(until + dt.timedelta(days=1), dt.time())
+        )
+    total = query.count()
+    rows = list(
+        query.order_by(AuditLog.at.desc(), AuditLog.id.desc())
+        .paginate(max(1, page), PAGE_SIZE)
+        .objects()
+    )
+    return rows, total
+
+
+def audit_actions():
+    return [
+        row[0]
+        for row in AuditLog.select(AuditLog.action).distinct().order_by(AuditLog.action).tuples()
+    ]
