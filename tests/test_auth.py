@@ -243,7 +243,7 @@ def test_audit_records_sign_ins_failures_lockouts_and_never_secrets(
     )
     assert response.status_code == 303
     url = issue_link(app, "undp.wsis", send_email=True)
-    token = url.rsplit("/", 1)[1]
+    token = url.split("token=")[1]
     secret_words.append(token)
     with app.app_context(), database.connection_context():
         rows = list(AuditLog.select().order_by(AuditLog.id))
@@ -377,10 +377,13 @@ def issue_link(app, username, send_email=False):
 def set_with_link(client, path, new, confirm=None, htmx=False):
     page = client.get(path)
     assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert 'action="/password/set"' in html  # the token is not in the form's address
     return client.post(
-        path,
+        "/password/set",
         data={
-            "csrf_token": csrf_token(page.get_data(as_text=True)),
+            "token": re.search(r'name="token" value="([^"]+)"', html).group(1),
+            "csrf_token": csrf_token(html),
             "new_password": new,
             "confirm": new if confirm is None else confirm,
         },
@@ -393,19 +396,19 @@ def test_password_link_emailed_lets_an_account_without_password_sign_in(
 ):
     assert fresh_login(app, "undp.wsis", "Programme-2005").status_code == 422
     url = issue_link(app, "undp.wsis", send_email=True)
-    assert url.startswith(app.config["BASE_URL"] + "/password/")
+    assert url.startswith(app.config["BASE_URL"] + "/password/set?token=")
     (message,) = smtp_server
     assert message["To"] == "Sarah Kim <s.kim@undp.example>"
     assert "password" in message["Subject"].lower()
     body = message.get_content()
     assert url in body and "undp.wsis" in body and "48 hours" in body
-    token = url.rsplit("/", 1)[1]
+    token = url.split("token=")[1]
     with app.app_context(), database.connection_context():
         link = PasswordLink.get()
         assert link.token_hash == hashlib.sha256(token.encode()).hexdigest()
         for row in database.execute_sql("SELECT * FROM password_link").fetchall():
             assert token not in " ".join(str(v) for v in row)
-    path = "/password/" + token
+    path = "/password/set?token=" + token
     page = client.get(path)
     html = page.get_data(as_text=True)
     assert "<script" not in html and "undp.wsis" in html
@@ -429,7 +432,8 @@ def test_password_link_expires_and_a_new_one_replaces_the_old(app, demo, client)
     with app.app_context(), database.connection_context():
         PasswordLink.update(expires_at=utc() - dt.timedelta(seconds=1)).execute()
     assert client.get(second).status_code == 404
-    assert client.get("/password/made-up-token").status_code == 404
+    assert client.get("/password/set?token=made-up-token").status_code == 404
+    assert client.get("/password/set").status_code == 404
     # An unused link does not change the password.
     assert fresh_login(app, "wipo-focal", "Geneva#WSIS").status_code == 303
 

@@ -156,3 +156,31 @@ def test_repeated_wrong_passwords_lock_the_account_across_worker_processes(
     with app.app_context(), database.connection_context():
         account = Account.get(Account.username_key == "wipo-focal")
         assert account.failed_logins == 5 and account.locked_until is not None
+
+
+def test_password_link_token_never_reaches_the_server_log(app, runner, gunicorn_server):
+    assert runner.invoke(args=["demo", "load"]).exit_code == 0
+    from portal.services.accounts import issue_password_link
+
+    with app.test_request_context(), database.connection_context():
+        url = issue_password_link(Account.get(Account.username_key == "undp.wsis"), None)
+    token = url.split("token=")[1]
+    server = gunicorn_server(workers=1, threads=2)
+    browser = Browser(server.url)
+    status, _url, page = browser.get("/password/set?token=" + token)
+    assert status == 200
+    data = urllib.parse.urlencode(
+        {
+            "csrf_token": csrf_token(page),
+            "token": token,
+            "new_password": "Programme-2005",
+            "confirm": "Programme-2005",
+        }
+    ).encode()
+    status, url, _body = browser._open("/password/set", data)
+    assert status == 200 and url.endswith("/login")
+    assert Browser(server.url).sign_in("undp.wsis", "Programme-2005")[0] == 200
+    log = server.log()
+    assert "/password/set" in log  # the requests were logged...
+    assert token not in log  # ...without the token
+    assert "Programme-2005" not in log

@@ -103,10 +103,15 @@ def change_password():
     )
 
 
-@bp.route("/password/<token>", methods=["GET", "POST"])
+@bp.route("/password/set", methods=["GET", "POST"])
 @public
-def password_link(token):
-    """Set a password with a one-time link from the secretariat."""
+def password_link():
+    """Set a password with a one-time link from the secretariat.
+
+    The token travels in the query string (then in the form), not in the path: gunicorn's access
+    log writes paths but never query strings, and tokens must never reach a log.
+    """
+    token = request.values.get("token", "")
     link = accounts.find_password_link(token)
     if link is None:
         response = render_page("auth/password_link_invalid.html", "content", status=404)

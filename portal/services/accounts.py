@@ -302,7 +302,8 @@ def issue_password_link(account, actor, send_email=False):
             hours=hours,
             emailed=bool(send_email),
         )
-    url = current_app.config["BASE_URL"].rstrip("/") + "/password/" + token
+    # The token goes in the query string: access logs record paths, never query strings.
+    url = current_app.config["BASE_URL"].rstrip("/") + "/password/set?token=" + token
     if send_email:
         from . import mail
 
