@@ -59,6 +59,9 @@ def load_config(app, test_config=None):
         SESSION_COOKIE_NAME="portal_session",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        # Send the session cookie only when the session changed (auth/sessions.py refreshes it
+        # at most once a minute), not with every response: ~450 bytes a response on 2G.
+        SESSION_REFRESH_EACH_REQUEST=False,
         REMEMBER_COOKIE_HTTPONLY=True,
         COMPRESS_MIMETYPES=[
             "text/html",

@@ -30,9 +30,26 @@ def init_compression(app):
     app.after_request(compress_response)
 
 
+#: Headers a 304 need not repeat: the browser keeps those it stored with the page.
+NOT_REPEATED_ON_304 = (
+    "Content-Security-Policy",
+    "X-Content-Type-Options",
+    "Referrer-Policy",
+    "X-Frame-Options",
+    "Cross-Origin-Opener-Policy",
+    "Permissions-Policy",
+    "Strict-Transport-Security",
+)
+
+
 def compress_response(response):
     """Compress the response like Flask-Compress does, 4xx and 5xx pages included."""
     status = response.status_code
+    if status == 304:
+        for name in NOT_REPEATED_ON_304:
+            response.headers.pop(name, None)
+        response.vary.add("Accept-Encoding")
+        return response
     if 400 <= status < 600 and response.mimetype == "text/html":
         # Flask-Compress only considers 2xx responses: present the error page as one.
         response.status_code = 200
