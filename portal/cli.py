@@ -139,7 +139,47 @@ def accounts_create_secretariat(username):
     click.echo("secretariat account %s created" % username)
 
 
+notifications_cli = AppGroup("notifications", help="E-mails to coordinators about decisions.")
+
+
+@notifications_cli.command("send-digest")
+def notifications_send_digest():
+    """Send each coordinator one e-mail with the decisions queued for the daily digest."""
+    from .services import notifications
+
+    with database.connection_context():
+        sent, failed = notifications.send_digests()
+    click.echo("digests sent: %d, failed: %d" % (sent, failed))
+    if failed:
+        sys.exit(1)
+
+
+@accounts_cli.command("password-link")
+@click.argument("username")
+@click.option("--email", "send_email", is_flag=True, help="Also e-mail it to the address on file.")
+def accounts_password_link(username, send_email):
+    """Print a one-time link for USERNAME to set a password (PORTAL_PASSWORD_LINK_HOURS)."""
+    from .services import DomainError
+    from .services.accounts import PasswordLinkMailError, find_account, issue_password_link
+
+    with database.connection_context():
+        account = find_account(username)
+        if account is None:
+            click.echo("no account %s" % username, err=True)
+            sys.exit(1)
+        try:
+            url = issue_password_link(account, None, send_email=send_email)
+        except PasswordLinkMailError as exc:
+            click.echo(str(exc.message), err=True)
+            url = exc.url
+        except DomainError as exc:
+            click.echo(str(exc.message), err=True)
+            sys.exit(1)
+    click.echo(url)
+
+
 def init_app(app):
+    app.cli.add_command(notifications_cli)
     app.cli.add_command(db_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(accounts_cli)

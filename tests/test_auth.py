@@ -503,3 +503,32 @@ def test_sign_in_page_is_tiny_and_needs_no_script(app, language):
     css = client.get(css_url, headers={"Accept-Encoding": "br, gzip"})
     cold = len(brotli.compress(html)) + len(css.get_data())
     assert cold < 10 * 1024, cold
+
+
+def test_password_link_from_the_command_line(app, demo, runner, client, smtp_server):
+    result = runner.invoke(args=["accounts", "password-link", " UNDP.wsis", "--email"])
+    assert result.exit_code == 0, result.output
+    url = result.output.strip()
+    assert url.startswith(app.config["BASE_URL"] + "/password/set?token=")
+    assert url in smtp_server[0].get_content()
+    path = url.replace(app.config["BASE_URL"], "")
+    assert set_with_link(client, path, "Programme-2005").status_code == 303
+    assert fresh_login(app, "undp.wsis", "Programme-2005").status_code == 303
+    assert runner.invoke(args=["accounts", "password-link", "nobody"]).exit_code != 0
+    with app.app_context(), database.connection_context():
+        created = AuditLog.get(AuditLog.action == "password_link.create")
+        assert created.object_id == account(app, "undp.wsis").id and created.account_id is None
+
+
+def test_wrong_current_passwords_lock_the_password_change_too(
+    app, client, auth, make_account, org_a
+):
+    app.config.update(LOCKOUT_THRESHOLD=3)
+    make_account("amina", organization=org_a)
+    auth.login("amina", PASSWORD)
+    for _ in range(3):
+        assert change(client, "guess-%d" % _, "Kram-Palexpo-2005").status_code == 422
+    response = change(client, PASSWORD, "Kram-Palexpo-2005")
+    assert response.status_code == 422
+    assert "Try again in" in response.get_data(as_text=True)
+    assert fresh_login(app, "amina", "Kram-Palexpo-2005").status_code == 422

@@ -247,6 +247,9 @@ def change_password(account, current_password, new_password):
     """
     now = utcnow()
     fresh = Account.get_by_id(account.id)
+    if fresh.locked_until and fresh.locked_until > now:
+        # The lock-out holds here too: a stolen session must not guess the password instead.
+        raise DomainError(_locked_error(fresh.locked_until, now).message, field="current_password")
     if not passwords.verify(fresh.password_scheme, fresh.password_hash, current_password):
         _record_failure(fresh, now)
         raise DomainError(_l("The current password is not correct."), field="current_password")
