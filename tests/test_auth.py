@@ -99,7 +99,7 @@ def test_failures_take_similar_time_with_real_argon2_cost(app, runner):
         clients[name].token = csrf_token(page)
     app.config["LOCKOUT_THRESHOLD"] = 10**6
     timings = {name: [] for name in cases}
-    for _ in range(5):
+    for _ in range(7):
         for name, (username, password) in cases.items():
             client = clients[name]
             data = {"csrf_token": client.token, "username": username, "password": password}
@@ -532,3 +532,20 @@ def test_wrong_current_passwords_lock_the_password_change_too(
     assert response.status_code == 422
     assert "Try again in" in response.get_data(as_text=True)
     assert fresh_login(app, "amina", "Kram-Palexpo-2005").status_code == 422
+
+
+def test_password_pages_are_tiny_and_need_no_script(app, demo, client, auth):
+    path = issue_link(app, "undp.wsis").replace(app.config["BASE_URL"], "")
+    visitor = app.test_client()
+    auth.login("unesco.dfp", "Tunis2005!")
+    for who, url in ((visitor, path), (client, "/account/password")):
+        page = who.get(url, headers={"Accept-Encoding": "br"})
+        assert page.status_code == 200, url
+        body = page.get_data()
+        text = (brotli.decompress(body) if page.headers.get("Content-Encoding") else body).decode()
+        assert "<script" not in text and 'method="post"' in text, url
+        css = re.search(r'href="(/static/style\.[^"]+\.css)"', text).group(1)
+        cold = len(brotli.compress(text.encode())) + len(
+            who.get(css, headers={"Accept-Encoding": "br"}).get_data()
+        )
+        assert cold < 10 * 1024, (url, cold)
