@@ -4,12 +4,17 @@ Order of choice: the language chosen in this session, then the account's preferr
 then the browser's ``Accept-Language``, then French.
 """
 
+import os
+import threading
+import unicodedata
 from urllib.parse import urlsplit
 
 import flask_babel
-from flask import Blueprint, abort, has_request_context, redirect, request, session
+from babel import Locale
+from flask import Blueprint, abort, current_app, has_request_context, redirect, request, session
 from flask_babel import get_locale
 from flask_login import current_user
+from markupsafe import Markup, escape
 
 from .access import public
 
@@ -65,13 +70,92 @@ def switch(code):
     return redirect(safe_next(request.args.get("next")), 303)
 
 
+def bdi(value):
+    """Isolate user-entered text (a name, a function) from the sentence around it, so a Latin
+    name reads right inside an Arabic sentence and the reverse: ``{{ name|bdi }}``, also as a
+    placeholder value: ``_("Head of delegation: %(name)s", name=head.full_name|bdi)``."""
+    return Markup("<bdi>%s</bdi>") % escape(value if value is not None else "")
+
+
+def _is_country(code):
+    # ISO 3166 alpha-2 codes only: CLDR also names regions ("001"), groupings ("EU", "UN") and
+    # private-use codes ("QO", "XA", "ZZ").
+    return (
+        len(code) == 2
+        and code.isalpha()
+        and code.isupper()
+        and code not in {"EU", "EZ", "UN", "QO", "ZZ"}
+        and not code.startswith("X")
+    )
+
+
+def country_name(code, language=None):
+    """The country's name in the page's language, from CLDR (the code itself if unknown)."""
+    if not code:
+        return ""
+    locale = Locale.parse(language or current_language())
+    return locale.territories.get(code.upper(), code)
+
+
+def _sort_key(text):
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().casefold() or text
+
+
+def country_choices(language=None):
+    """(code, name) for every country, by name in the page's language, for a <select>."""
+    locale = Locale.parse(language or current_language())
+    pairs = [(code, name) for code, name in locale.territories.items() if _is_country(code)]
+    if str(locale) == "ar":
+        return sorted(pairs, key=lambda pair: pair[1])
+    return sorted(pairs, key=lambda pair: (_sort_key(pair[1]), pair[1]))
+
+
+# -- Recompiled catalogues show up without a restart in development ------------------------------
+
+_reload_lock = threading.Lock()
+
+
+def _catalogue_stamp(app):
+    stamp = []
+    directories = app.config.get("BABEL_TRANSLATION_DIRECTORIES", "translations")
+    for directory in directories.split(";"):
+        directory = os.path.join(app.root_path, directory)
+        for language in LANGUAGES:
+            path = os.path.join(directory, language, "LC_MESSAGES", "messages.mo")
+            try:
+                info = os.stat(path)
+            except OSError:
+                stamp.append(None)
+            else:
+                stamp.append((info.st_mtime_ns, info.st_size, info.st_ino))
+    return tuple(stamp)
+
+
+def _reload_catalogues():
+    """Development only: forget the translations Flask-Babel keeps per process when a .mo file
+    changed (``make translations``), so the next page shows the new wording."""
+    app = current_app._get_current_object()
+    stamp = _catalogue_stamp(app)
+    if stamp == app.extensions.get("portal_catalogue_stamp"):
+        return
+    with _reload_lock:
+        if stamp != app.extensions.get("portal_catalogue_stamp"):
+            flask_babel.get_domain().cache.clear()
+            app.extensions["portal_catalogue_stamp"] = stamp
+
+
 def init_app(app):
     app.register_blueprint(bp)
     app.jinja_env.globals.update(
         current_language=current_language,
         text_direction=text_direction,
         LANGUAGES=LANGUAGES,
+        country_name=country_name,
     )
+    app.jinja_env.filters.update(bdi=bdi, country_name=country_name)
+    if app.config.get("ENV") != "production":
+        app.extensions["portal_catalogue_stamp"] = _catalogue_stamp(app)
+        app.before_request(_reload_catalogues)
     app.jinja_env.policies["ext.i18n.trimmed"] = True
     app.jinja_env.filters.update(
         format_date=flask_babel.format_date,
