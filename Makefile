@@ -73,13 +73,20 @@ test-postgres: install-test
 	  PORTAL_TEST_DB=postgresql $(BIN)/pytest -q; \
 	else echo "TEST_DATABASE_URL is not set: PostgreSQL run skipped (see README)"; fi
 
+# Benchmarks (README: Performance). The page weight under emulated Regular 2G, in Chromium.
 bench-pages: install-test system-test-deps translations
 	$(BIN)/python bench/pages.py
 
+# The portal against a bare Flask app under the same gunicorn settings, loaded by wrk.
 bench-server: install-test translations
+	@command -v wrk >/dev/null || { \
+	  $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q wrk; }
 	$(BIN)/python bench/server.py
 
+# lighthouse 12.2.3 from npm (installed once under bench/.node) against Debian's Chromium.
 lighthouse: install-test system-test-deps translations
+	@command -v npm >/dev/null || { \
+	  $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q npm; }
 	$(BIN)/python bench/lighthouse.py
 
 clean:
