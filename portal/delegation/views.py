@@ -1,35 +1,480 @@
-"""The coordinator's side: the dashboard, the participant list and form."""
+"""The coordinator's side: the dashboard, the participant list and form, badge photos.
 
-from flask import Blueprint
+Every page works without JavaScript (a POST ends in a 303 redirect); with HTMX, the same URLs
+answer with the fragment to swap: the form (422 when invalid), a list row, the counts.
+"""
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
 from flask_login import current_user
-from peewee import fn
+from flask_wtf.csrf import CSRFError
+from werkzeug.datastructures import CombinedMultiDict, MultiDict
 
-from ..access import coordinator_only
-from ..models import STATUSES, Event, Participant
-from ..services.participants import participants_for
-from ..templating import render_page
+from ..access import coordinator_only, login_redirect, signed_in
+from ..models import STATUSES, Event, Photo
+from ..services import DomainError, idempotency, participants, registration
+from ..services.countries import country_name
+from ..services.photos import PhotoError
+from ..services.photos import process as process_photo
+from ..templating import render_block, render_page
+from .forms import LIVE_FIELDS, ParticipantForm
 
 bp = Blueprint("delegation", __name__)
+
+PER_PAGE = 25
+
+
+def _account():
+    return current_user._get_current_object()
+
+
+def _event():
+    return Event.select().order_by(Event.id).first()
+
+
+def _is_htmx():
+    return bool(request.headers.get("HX-Request"))
+
+
+def _go(location):
+    """Post/Redirect/Get; an HTMX request is told to load the page with HX-Redirect."""
+    if _is_htmx():
+        response = current_app.response_class("", 204)
+        response.headers["HX-Redirect"] = location
+        return response
+    return redirect(location, 303)
+
+
+def _rejection_reason(participant):
+    """The secretariat's reason, in the page's language: its own words, else the standard one."""
+    if participant.status != "rejected":
+        return ""
+    if participant.rejection_text:
+        return participant.rejection_text
+    try:
+        from ..services.review import REJECTION_REASONS  # noqa: PLC0415
+    except ImportError:  # pragma: no cover - the review service not installed
+        return participant.rejection_code
+    label = REJECTION_REASONS.get(participant.rejection_code)
+    return str(label) if label else participant.rejection_code
+
+
+def _context():
+    """What every delegation page shows: the organization, the event, the figures."""
+    account = _account()
+    event = _event()
+    return {
+        "organization": account.organization,
+        "event": event,
+        "state": event.registration_state() if event else "open",
+        "summary": participants.summary(account),
+        "statuses": STATUSES,
+        "reason_of": _rejection_reason,
+        "country_name": country_name,
+    }
+
+
+# -- Dashboard and list -------------------------------------------------------------------------
 
 
 @bp.route("/delegation")
 @coordinator_only
 def dashboard():
     """Show the organization, the event, and the delegation at a glance."""
-    account = current_user._get_current_object()
-    counts = dict(
-        participants_for(account)
-        .select(Participant.status, fn.COUNT(Participant.id))
-        .group_by(Participant.status)
-        .tuples()
-    )
-    head = participants_for(account).where(Participant.is_head).first()
+    return render_page("delegation/dashboard.html", "counts", **_context())
+
+
+@bp.route("/delegation/participants")
+@coordinator_only
+def participant_list():
+    """List the delegation, a page at a time."""
+    page = request.args.get("page", 1, type=int)
+    rows, total, pages, page = participants.page_of(_account(), page, PER_PAGE)
     return render_page(
-        "delegation/dashboard.html",
-        "counts",
-        organization=account.organization,
-        event=Event.get_or_none(),
-        counts=counts,
-        statuses=STATUSES,
-        head=head,
+        "delegation/participants.html",
+        "list",
+        rows=rows,
+        total=total,
+        pages=pages,
+        page=page,
+        **_context(),
     )
+
+
+# -- The participant form -----------------------------------------------------------------------
+
+
+def _form(participant=None, formdata=None, **kwargs):
+    event = _event()
+    if formdata is None and request.method == "POST":
+        formdata = CombinedMultiDict([request.files, request.form])
+    form = ParticipantForm(formdata=formdata, event=event, **kwargs)
+    if participant is not None and request.method == "GET":
+        form.load(participant)
+    if not form.submission_key.data:
+        form.submission_key.data = idempotency.new_key()
+    return form
+
+
+def _render_form(form, participant=None, status=200, message=None, conflict=None, **extra):
+    embedded = request.values.get("in_list") == "1"
+    context = _context()
+    return render_page(
+        "delegation/participant_form.html",
+        "form",
+        status=status,
+        form=form,
+        participant=participant,
+        photo_digest=participants_photo(participant),
+        message=message,
+        conflict=conflict,
+        embedded=embedded,
+        **context,
+        **extra,
+    )
+
+
+def participants_photo(participant):
+    if participant is None or participant.id is None:
+        return None
+    row = Photo.select(Photo.digest).where(Photo.participant == participant.id).tuples().first()
+    return row[0] if row else None
+
+
+def _mark_missing(form, participant):
+    """Put "required to submit" next to each empty field a submission needs."""
+    for name in registration.missing_field_names(participant):
+        field = getattr(form, name, None)
+        if field is not None and not field.errors:
+            field.errors = [*field.errors, _("Needed to submit for accreditation.")]
+
+
+def _saved_response(participant, replayed=False):
+    """After a save: the list (no JavaScript), or the row and the counts (HTMX)."""
+    if not _is_htmx():
+        if participant.submit_error is None:
+            if participant.status == "submitted" and "submit" in request.form:
+                flash(_("%(name)s is submitted for accreditation.", name=participant.full_name))
+            else:
+                flash(
+                    _("%(name)s is saved.", name=participant.full_name or participant.family_name)
+                )
+        return redirect(url_for(".participant_list") + "#p-%d" % participant.id, 303)
+    if request.form.get("in_list") != "1":
+        response = current_app.response_class("", 204)
+        response.headers["HX-Redirect"] = url_for(".participant_list") + "#p-%d" % participant.id
+        return response
+    participant.photo_digest = participants_photo(participant)
+    context = _context()
+    body = render_block(
+        "delegation/participants.html",
+        "saved",
+        p=participant,
+        created=getattr(participant, "was_created", False) and not replayed,
+        **context,
+    )
+    return make_response(body, 200)
+
+
+def _save(participant_id):
+    account = _account()
+    event = _event()
+    participant = participants.get_participant(account, participant_id) if participant_id else None
+    form = _form(participant)
+    if participant is not None and not participant.can_edit:
+        return _render_form(form, participant, 409, _("This participant can no longer be changed."))
+    key = form.submission_key.data
+    # A repeated POST (a retry, a double tap): answer with the first result.
+    previous = idempotency.previous_result(key, account)
+    if previous is not None and previous.object_id:
+        done = participants.get_participant(account, previous.object_id)
+        done.submit_error = None
+        return _saved_response(done, replayed=True)
+    if not form.validate():
+        return _render_form(form, participant, 422)
+    photo = None
+    upload = form.photo.data
+    if upload and getattr(upload, "filename", None) is not None:
+        data = upload.read(current_app.config["MAX_PHOTO_BYTES"] + 1)
+        if data:
+            try:
+                photo = process_photo(data, current_app.config["MAX_PHOTO_BYTES"])
+            except PhotoError as exc:
+                form.photo.errors = [str(exc.message)]
+                return _render_form(form, participant, 422)
+    version = None
+    if participant is not None:
+        try:
+            version = int(form.version.data)
+        except (TypeError, ValueError):
+            version = participant.version
+
+    outcome = {}
+
+    def change():
+        outcome["participant"] = participants.save_participant(
+            account,
+            participant.id if participant else None,
+            form.values(),
+            event,
+            expected_version=version,
+            photo=photo,
+            submit_now="submit" in request.form,
+        )
+        return outcome["participant"]
+
+    try:
+        row, replayed = idempotency.run_once(key, account, "participant.save", change)
+    except participants.VersionConflict as exc:
+        current = exc.current
+        values = form.values()
+        differences = [
+            (getattr(form, name).label.text, _shown(name, getattr(current, name)))
+            for name in participants.EDITABLE
+            if name != "passport_number" and values.get(name) != getattr(current, name)
+        ]
+        if values.get("passport_number") != current.passport_number:
+            differences.append((form.passport_number.label.text, current.masked_passport))
+        form.version.data = str(current.version)
+        return _render_form(form, participant, 409, exc.message, conflict=differences)
+    except DomainError as exc:
+        if exc.field == "duplicate":
+            form.family_name.errors = [*form.family_name.errors, str(exc.message)]
+        return _render_form(form, participant, 422, exc.message)
+    saved = participants.get_participant(account, row.object_id)
+    submit_error = None if replayed else outcome["participant"].submit_error
+    saved.submit_error = submit_error
+    submitted = "submit" in request.form and saved.status == "submitted"
+    if submitted and not replayed and submit_error is None:
+        participants.notify_submission(account, [saved])
+    if submit_error is not None:
+        # Saved, but not submitted: say why, and mark the fields still needed.
+        form = _form(saved, formdata=MultiDict())
+        form.load(saved)
+        _mark_missing(form, saved)
+        return _render_form(
+            form,
+            saved,
+            422,
+            _("Saved as a draft, but not submitted: %(reason)s", reason=submit_error),
+        )
+    return _saved_response(saved, replayed=replayed)
+
+
+def _shown(name, value):
+    """A stored value as the conflict table shows it."""
+    if value is None or value == "":
+        return "—"
+    if name in ("nationality", "passport_country"):
+        from ..i18n import current_language  # noqa: PLC0415
+
+        return country_name(value, current_language())
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
+    return value
+
+
+@bp.route("/delegation/participants/new", methods=["GET", "POST"])
+@coordinator_only
+def participant_new():
+    """Add a participant: the form (in the list with HTMX), saved as a draft or submitted."""
+    if request.method == "POST":
+        return _save(None)
+    return _render_form(_form())
+
+
+@bp.route("/delegation/participants/<int:pid>", methods=["GET", "POST"])
+@coordinator_only
+def participant_edit(pid):
+    """Change a participant of the delegation (404 for anyone else's)."""
+    if request.method == "POST":
+        return _save(pid)
+    participant = participants.get_participant(_account(), pid)
+    return _render_form(_form(participant), participant)
+
+
+@bp.route("/delegation/participants/validate/<name>", methods=["POST"])
+@coordinator_only
+def validate_field(name):
+    """Check one field as it is left (HTMX) and answer with that field's block."""
+    if name not in LIVE_FIELDS:
+        abort(404)
+    form = _form(formdata=request.form)
+    form.validate()
+    body = render_block(
+        "delegation/participant_form.html", "one_field", form=form, f=getattr(form, name)
+    )
+    return make_response(body, 200)
+
+
+# -- Submit, withdraw, delete -------------------------------------------------------------------
+
+
+def _row_response(participant, message=None, status=200):
+    if not _is_htmx():
+        if message:
+            flash(message, "error" if status >= 400 else "message")
+        return redirect(url_for(".participant_list") + "#p-%d" % participant.id, 303)
+    participant.photo_digest = participants_photo(participant)
+    body = render_block(
+        "delegation/participants.html",
+        "saved",
+        p=participant,
+        created=False,
+        row_message=message,
+        **_context(),
+    )
+    return make_response(body, status)
+
+
+@bp.route("/delegation/participants/<int:pid>/submit", methods=["POST"])
+@coordinator_only
+def participant_submit(pid):
+    """Submit one complete participant for accreditation."""
+    account = _account()
+    participant = participants.get_participant(account, pid)
+    key = request.form.get("submission_key", "")
+    try:
+        row, replayed = idempotency.run_once(
+            key,
+            account,
+            "participant.submit",
+            lambda: participants.submit(participant, account, _event()),
+        )
+    except DomainError as exc:
+        return _row_response(participant, exc.message, 422)
+    participant = participants.get_participant(account, pid)
+    if not replayed:
+        participants.notify_submission(account, [participant])
+    return _row_response(
+        participant, _("%(name)s is submitted for accreditation.", name=participant.full_name)
+    )
+
+
+def _confirm_page(participant, action, status=200, message=None):
+    return render_page(
+        "delegation/confirm.html",
+        None,
+        status=status,
+        participant=participant,
+        action=action,
+        message=message,
+        submission_key=idempotency.new_key(),
+        **_context(),
+    )
+
+
+@bp.route("/delegation/participants/<int:pid>/withdraw", methods=["GET", "POST"])
+@coordinator_only
+def participant_withdraw(pid):
+    """Withdraw a participant (after confirmation): the record and its history stay."""
+    account = _account()
+    participant = participants.get_participant(account, pid)
+    if request.method == "GET":
+        return _confirm_page(participant, "withdraw")
+    try:
+        participant = participants.withdraw(participant, account, _event())
+    except DomainError as exc:
+        if _is_htmx():
+            return _row_response(participant, exc.message, 422)
+        return _confirm_page(participant, "withdraw", 422, exc.message)
+    return _row_response(participant, _("%(name)s is withdrawn.", name=participant.full_name))
+
+
+@bp.route("/delegation/participants/<int:pid>/delete", methods=["GET", "POST"])
+@coordinator_only
+def participant_delete(pid):
+    """Delete a draft (after confirmation)."""
+    account = _account()
+    participant = participants.get_participant(account, pid)
+    if request.method == "GET":
+        return _confirm_page(participant, "delete")
+    name = participant.full_name or participant.family_name
+    try:
+        participants.delete_draft(participant, account, _event())
+    except DomainError as exc:
+        if _is_htmx():
+            return _row_response(participant, exc.message, 422)
+        return _confirm_page(participant, "delete", 422, exc.message)
+    message = _("%(name)s is deleted.", name=name)
+    if not _is_htmx():
+        flash(message)
+        return redirect(url_for(".participant_list"), 303)
+    body = render_block(
+        "delegation/participants.html", "deleted", pid=pid, message=message, **_context()
+    )
+    return make_response(body, 200)
+
+
+# -- Badge photos -------------------------------------------------------------------------------
+
+
+@bp.route("/photos/<int:pid>/<digest>.jpg")
+@bp.route("/photos/<int:pid>/<digest>/thumb.jpg", endpoint="photo_thumb")
+@signed_in
+def photo(pid, digest):
+    """Serve a badge photo to its organization's coordinators and the secretariat only."""
+    participant = participants.get_participant(_account(), pid)
+    row = Photo.get_or_none((Photo.participant == participant.id) & (Photo.digest == digest))
+    if row is None:
+        abort(404)
+    thumb = request.endpoint.endswith("photo_thumb")
+    etag = row.digest + ("-t" if thumb else "")
+    response = current_app.response_class(
+        bytes(row.thumbnail if thumb else row.data), mimetype="image/jpeg"
+    )
+    # The digest is in the address: the picture at this address never changes.
+    response.headers["Cache-Control"] = "private, max-age=31536000, immutable"
+    response.set_etag(etag)
+    response.headers["Content-Disposition"] = "inline"
+    return response.make_conditional(request)
+
+
+# -- A form older than its CSRF token -----------------------------------------------------------
+
+FORM_ENDPOINTS = {"delegation.participant_new", "delegation.participant_edit"}
+
+
+@bp.errorhandler(CSRFError)
+def csrf_expired(exc):
+    """Show the form again with what was typed, and ask to send it again (never a bare 400)."""
+    if not current_user.is_authenticated:
+        return login_redirect()
+    if not (current_user.is_coordinator and current_user.organization_id):
+        abort(404)
+    message = _(
+        "This form was open for too long and could not be accepted for your security. "
+        "Check what you typed and send it again."
+    )
+    if request.endpoint in FORM_ENDPOINTS:
+        pid = (request.view_args or {}).get("pid")
+        participant = participants.get_participant(_account(), pid) if pid else None
+        form = ParticipantForm(formdata=request.form, event=_event(), meta={"csrf": False})
+        if not form.submission_key.data:
+            form.submission_key.data = idempotency.new_key()
+        if participant is not None and not form.version.data:
+            form.version.data = str(participant.version)
+        if request.files.get("photo"):
+            form.photo.errors = [_("Choose the photo again.")]
+        return _render_form(form, participant, 422, message)
+    if request.endpoint == "delegation.validate_field":
+        return make_response("", 204)
+    flash(message, "error")
+    return _go(request.referrer if _safe_referrer() else url_for(".participant_list"))
+
+
+def _safe_referrer():
+    from ..i18n import safe_next  # noqa: PLC0415
+
+    ref = request.referrer or ""
+    host = request.host_url
+    return ref.startswith(host) and safe_next("/" + ref[len(host) :], "") != ""

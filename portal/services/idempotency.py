@@ -27,6 +27,15 @@ class Replayed(Exception):
         self.previous = previous
 
 
+def previous_result(key, account):
+    """Return the SubmissionKey row if ``key`` was used already by ``account`` (else None)."""
+    if not key or len(key) > 64:
+        return None
+    return SubmissionKey.get_or_none(
+        (SubmissionKey.key == key) & (SubmissionKey.account == account.id)
+    )
+
+
 def run_once(key, account, action, change):
     """Run ``change()`` (which returns a model object or None) once per ``key``.
 

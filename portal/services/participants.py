@@ -3,8 +3,12 @@ machine draft -> submitted -> accredited / rejected, withdrawn, that both the co
 and the secretariat's screens call.
 """
 
+import datetime as dt
+import logging
+
 from flask import abort
 from flask_babel import lazy_gettext as _l
+from peewee import JOIN, Case
 
 from ..db import database, is_sqlite
 from ..models import (
@@ -15,9 +19,12 @@ from ..models import (
     WITHDRAWN,
     Organization,
     Participant,
+    Photo,
     utcnow,
 )
 from . import DomainError, audit
+
+log = logging.getLogger(__name__)
 
 # Who may move a participant from one status to another.
 COORDINATOR_MOVES = {
@@ -122,38 +129,61 @@ def check_quota(organization_id, adding=1):
         )
 
 
-def submit(participant, actor, event):
-    """Submit a complete participant for accreditation (coordinator)."""
+def check_window(event, submitting=False):
+    """Raise unless the delegation may be changed now (and submitted, with ``submitting``)."""
+    state = event.registration_state() if event is not None else "open"
+    if state == "closed":
+        raise DomainError(_l("Registration is closed: the delegation can no longer be changed."))
+    if submitting and state == "not_open":
+        raise DomainError(
+            _l("Registration is not open yet: participants can be saved as drafts, not submitted.")
+        )
+
+
+def _submit_locked(participant, actor, event):
+    """Submit ``participant`` (fresh, inside a transaction holding the organization's lock)."""
     from .registration import missing_for_submission  # noqa: PLC0415 - avoid a cycle
 
-    if not event.is_open:
-        raise DomainError(_l("Registration is not open: participants cannot be submitted now."))
+    check_window(event, submitting=True)
     missing = missing_for_submission(participant)
     if missing:
         raise DomainError(
             _l(
                 "This participant is not complete: %(missing)s.",
                 missing=", ".join(str(m) for m in missing),
-            )
+            ),
+            field="submit",
         )
+    if participant.status == SUBMITTED:
+        return participant  # a repeated submission changes nothing
+    if participant.status not in COUNTED:
+        check_quota(participant.organization_id)
+    return _move(participant, SUBMITTED, actor, COORDINATOR_MOVES, "participant.submit")
+
+
+def submit(participant, actor, event):
+    """Submit a complete participant for accreditation (coordinator)."""
     with database.atomic():
         lock_organization(participant.organization_id)
         participant = Participant.get_by_id(participant.id)
-        if participant.status not in COUNTED:
-            check_quota(participant.organization_id)
-        return _move(participant, SUBMITTED, actor, COORDINATOR_MOVES, "participant.submit")
+        return _submit_locked(participant, actor, event)
 
 
-def withdraw(participant, actor):
+def withdraw(participant, actor, event=None):
     """Withdraw a participant: the record and its history stay (coordinator)."""
+    check_window(event)
     with database.atomic():
+        lock_organization(participant.organization_id)
         participant = Participant.get_by_id(participant.id)
+        if participant.status == WITHDRAWN:
+            return participant  # a repeated request changes nothing
         participant.is_head = False
         return _move(participant, WITHDRAWN, actor, COORDINATOR_MOVES, "participant.withdraw")
 
 
-def delete_draft(participant, actor):
+def delete_draft(participant, actor, event=None):
     """Delete a participant that is still a draft (coordinator)."""
+    check_window(event)
     with database.atomic():
         participant = Participant.get_by_id(participant.id)
         if participant.status != DRAFT:
@@ -185,3 +215,254 @@ def reject(participant, actor, code="", text=""):
             "participant.reject",
             reason=code or "text",
         )
+
+
+# -- Creating and editing (coordinator) ----------------------------------------------------------
+
+#: What a coordinator's form may change, nothing else (never the organization or the status).
+EDITABLE = (
+    "courtesy_title",
+    "family_name",
+    "given_names",
+    "family_name_original",
+    "given_names_original",
+    "gender",
+    "function",
+    "is_head",
+    "nationality",
+    "date_of_birth",
+    "passport_number",
+    "passport_country",
+    "passport_expiry",
+    "email",
+    "mobile",
+    "arrival_date",
+    "departure_date",
+    "visa_required",
+    "visa_place",
+    "special_needs",
+)
+#: What is printed on the badge: changing it sends an accredited participant back for review.
+BADGE_FIELDS = (
+    "courtesy_title",
+    "family_name",
+    "given_names",
+    "family_name_original",
+    "given_names_original",
+    "function",
+)
+
+
+class VersionConflict(DomainError):
+    """The participant changed since the form was opened; ``current`` is the newer version."""
+
+    def __init__(self, current):
+        super().__init__(
+            _l(
+                "Someone else changed this participant while you were editing it. Compare the "
+                "two versions below, then save again to keep yours."
+            ),
+            field="version",
+        )
+        self.current = current
+
+
+def passport_key(number):
+    """Return ``number`` upper-cased without blanks or dashes: what duplicates match on."""
+    return "".join(c for c in (number or "").upper() if c.isalnum())
+
+
+def _name_key(value):
+    return " ".join((value or "").casefold().split())
+
+
+def find_duplicate(organization_id, values, exclude_id=None):
+    """Return the first other participant of the delegation (not withdrawn) with the same
+    passport number, or the same names and date of birth; None when there is none."""
+    query = Participant.select().where(
+        (Participant.organization == organization_id) & (Participant.status != WITHDRAWN)
+    )
+    if exclude_id:
+        query = query.where(Participant.id != exclude_id)
+    key = passport_key(values.get("passport_number"))
+    if key:
+        found = query.where(Participant.passport_key == key).order_by(Participant.id).first()
+        if found:
+            return found
+    dob = values.get("date_of_birth")
+    family = _name_key(values.get("family_name"))
+    given = _name_key(values.get("given_names"))
+    if dob and family:
+        for other in query.where(Participant.date_of_birth == dob).order_by(Participant.id):
+            if _name_key(other.family_name) == family and _name_key(other.given_names) == given:
+                return other
+    return None
+
+
+def save_participant(
+    actor, participant_id, values, event, expected_version=None, photo=None, submit_now=False
+):
+    """Create (``participant_id`` None) or change a participant of the actor's organization.
+
+    ``values`` holds only EDITABLE fields. Runs in one transaction holding the delegation's
+    lock: the version check, duplicates, the head of delegation's mark (moved from the previous
+    head first: the database allows one), the badge photo, an accredited participant's return
+    to "submitted" when its badge details change, and the audit row (field names only).
+
+    With ``submit_now``, the participant is then submitted; if that is refused (incomplete,
+    registration not open, quota), the changes are kept as saved and ``submit_error`` on the
+    returned participant says why.
+    """
+    check_window(event)
+    values = {k: v for k, v in values.items() if k in EDITABLE}
+    organization_id = actor.organization_id
+    with database.atomic():
+        lock_organization(organization_id)
+        if participant_id is None:
+            participant = Participant(
+                organization=organization_id, created_by=actor, status=DRAFT, version=0
+            )
+        else:
+            participant = participants_for(actor).where(Participant.id == participant_id).first()
+            if participant is None:
+                abort(404)
+            if not participant.can_edit:
+                raise DomainError(
+                    _l("This participant was withdrawn and can no longer be changed.")
+                )
+            if expected_version is not None and participant.version != expected_version:
+                raise VersionConflict(participant)
+        duplicate = find_duplicate(
+            organization_id, {**participant.__data__, **values}, participant.id
+        )
+        if duplicate is not None:
+            raise DomainError(
+                _l(
+                    "This person is already in your delegation: %(name)s (no. %(id)s).",
+                    name=duplicate.full_name or duplicate.family_name,
+                    id=duplicate.id,
+                ),
+                field="duplicate",
+            )
+        changed = sorted(
+            k for k, v in values.items() if participant.id is None or getattr(participant, k) != v
+        )
+        for name in changed:
+            setattr(participant, name, values[name])
+        participant.passport_key = passport_key(participant.passport_number)
+        if participant.is_head and participant.status == WITHDRAWN:
+            participant.is_head = False
+        if "is_head" in changed and participant.is_head:
+            # The partial unique index allows one head: take the mark from the previous one.
+            query = Participant.update(is_head=False, updated_at=utcnow()).where(
+                (Participant.organization == organization_id) & Participant.is_head
+            )
+            if participant.id is not None:
+                query = query.where(Participant.id != participant.id)
+            query.execute()
+        back_to_review = participant.status == ACCREDITED and (
+            photo is not None or any(k in BADGE_FIELDS for k in changed)
+        )
+        created = participant.id is None
+        participant.version += 1
+        participant.updated_by = actor
+        participant.updated_at = utcnow()
+        participant.save()
+        if photo is not None:
+            from .photos import store  # noqa: PLC0415
+
+            store(participant, photo)
+        audit.record(
+            "participant.create" if created else "participant.update",
+            account=actor,
+            obj=participant,
+            fields=changed,
+            photo=photo is not None,
+        )
+        if back_to_review:
+            # Already counted against the quota: no quota check.
+            _move(participant, SUBMITTED, actor, {(ACCREDITED, SUBMITTED)}, "participant.resubmit")
+        participant.submit_error = None
+        if submit_now and participant.status != SUBMITTED:
+            try:
+                with database.atomic():  # a savepoint: a refused submission keeps the save
+                    _submit_locked(participant, actor, event)
+            except DomainError as exc:
+                participant = Participant.get_by_id(participant.id)
+                participant.submit_error = exc.message
+        participant.changed_fields = changed
+        participant.was_created = created
+    return participant
+
+
+def summary(account):
+    """Return the delegation's figures: counts per status, the head, and what is missing."""
+    from .registration import missing_fields  # noqa: PLC0415
+
+    counts = {}
+    head = None
+    missing = []
+    people = list(
+        participants_for(account)
+        .select(Participant, Photo.id.alias("photo_id"))
+        .join(Photo, JOIN.LEFT_OUTER, on=(Photo.participant == Participant.id))
+        .order_by(Participant.family_name, Participant.id)
+        .objects()
+    )
+    for p in people:
+        counts[p.status] = counts.get(p.status, 0) + 1
+        if p.is_head and p.status != WITHDRAWN:
+            head = p
+        if p.status in (WITHDRAWN, ACCREDITED):
+            continue
+        gaps = []
+        if not p.photo_id:
+            gaps.append("photo")
+        passport = ("passport_number", "passport_country", "passport_expiry")
+        if any(not getattr(p, f) for f in passport):
+            gaps.append("passport")
+        if gaps or missing_fields(p):
+            missing.append((p, gaps))
+    return {"counts": counts, "head": head, "missing": missing, "total": len(people)}
+
+
+def page_of(account, page=1, per_page=25):
+    """Return ``(participants, total, pages, page)``: one page of the delegation, the head
+    first, then by name, withdrawn last; each with ``photo_digest`` (None without a photo)."""
+    query = participants_for(account)
+    total = query.count()
+    pages = max(1, -(-total // per_page))
+    page = min(max(1, page), pages)
+    rows = list(
+        query.select(Participant, Photo.digest.alias("photo_digest"))
+        .join(Photo, JOIN.LEFT_OUTER, on=(Photo.participant == Participant.id))
+        .order_by(
+            Case(None, [(Participant.status == WITHDRAWN, 1)], 0),
+            Participant.is_head.desc(),
+            Participant.family_name,
+            Participant.given_names,
+            Participant.id,
+        )
+        .paginate(page, per_page)
+        .objects()
+    )
+    return rows, total, pages, page
+
+
+def notify_submission(account, participants):
+    """E-mail the coordinator a summary of the delegation after a submission (after commit)."""
+    from . import mail  # noqa: PLC0415
+
+    if not account.email:
+        return
+    try:
+        everyone = list(participants_for(account).order_by(Participant.family_name, Participant.id))
+        mail.send_to_account(
+            account,
+            "submission_summary",
+            submitted=[p.id for p in participants],
+            participants=everyone,
+            today=dt.date.today(),
+        )
+    except Exception:  # noqa: BLE001 - the submission stands even if the mail cannot go
+        log.exception("submission summary not sent to account %s", account.id)

@@ -27,7 +27,21 @@ def missing_fields(participant):
     missing = [label for name, label in REQUIRED_FIELDS.items() if not getattr(participant, name)]
     if participant.visa_required is None:
         missing.append(_l("Entry visa"))
+    elif participant.visa_required and not participant.visa_place.strip():
+        missing.append(_l("Where the visa will be requested"))
     return missing
+
+
+def missing_field_names(participant):
+    """Return the names of the required fields that are still empty (form field names)."""
+    names = [name for name in REQUIRED_FIELDS if not getattr(participant, name)]
+    if participant.visa_required is None:
+        names.append("visa_required")
+    elif participant.visa_required and not participant.visa_place.strip():
+        names.append("visa_place")
+    if not has_photo(participant):
+        names.append("photo")
+    return names
 
 
 def has_photo(participant):
