@@ -33,11 +33,14 @@ class DecisionForm(FlaskForm):
     text = TextAreaField(_l("Reason in your own words"), validators=[Optional(), Length(max=1000)])
     version = IntegerField(validators=[Optional()])
 
-    def validate_text(self, field):
-        from wtforms.validators import ValidationError
-
-        if self.decision.data == "reject" and not (self.reason.data or (field.data or "").strip()):
-            raise ValidationError(_l("Give a reason for the rejection."))
+    def validate(self, extra_validators=None):
+        ok = super().validate(extra_validators)
+        if self.decision.data == "reject" and not (
+            self.reason.data or (self.text.data or "").strip()
+        ):
+            self.text.errors = [*self.text.errors, _l("Give a reason for the rejection.")]
+            return False
+        return ok
 
 
 class EventForm(FlaskForm):
@@ -83,10 +86,6 @@ class CoordinatorForm(FlaskForm):
     )
     language = SelectField(_l("Language"), choices=list(LANGUAGES.items()), default="fr")
     send_link = BooleanField(_l("E-mail a link to set the password now"), default=True)
-
-
-class PasswordLinkForm(FlaskForm):
-    send_email = BooleanField(_l("Send the link by e-mail"), default=True)
 
 
 class ImportForm(FlaskForm):

@@ -43,7 +43,6 @@ from .forms import (
     EventForm,
     ImportForm,
     OrganizationForm,
-    PasswordLinkForm,
 )
 
 bp = Blueprint("secretariat", __name__)
@@ -463,7 +462,6 @@ def accounts():
         roles=ROLES,
         languages=LANGUAGES,
         now=dt.datetime.now(dt.UTC).replace(tzinfo=None),
-        link_form=PasswordLinkForm(),
         args=request.args,
     )
 
@@ -504,27 +502,6 @@ def _send_link(account, send_email):
     if send_email:
         flash(_("A link to set the password was sent to %(email)s.", email=account.email), "ok")
     return url
-
-
-@bp.route("/accounts/<int:account_id>/password-link", methods=["POST"])
-@secretariat_only
-def password_link(account_id):
-    """Issue a one-time link for the account to set its password (shown once, or e-mailed)."""
-    account = Account.get_or_none(Account.id == account_id)
-    if account is None:
-        abort(404)
-    form = PasswordLinkForm()
-    if not form.validate():
-        abort(400)
-    url = _send_link(account, bool(form.send_email.data))
-    if url is None or form.send_email.data:
-        if _is_htmx():
-            return Response("", 204, headers={"HX-Redirect": _back_to_accounts()})
-        return redirect(_back_to_accounts(), 303)
-    # Shown once, never stored: the page answers a POST and is not cached.
-    response = render_page("secretariat/password_link.html", account=account, url=url)
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 @bp.route("/accounts/import", methods=["GET", "POST"])

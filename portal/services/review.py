@@ -77,8 +77,9 @@ def _contains(column, text):
 
 
 def passport_key(number):
-    """Normalize a passport number the way ``Participant.passport_key`` is stored."""
-    return "".join((number or "").split()).upper()
+    """Normalize a passport number the way ``Participant.passport_key`` is stored (letters and
+    digits only, upper-cased), so "ab-12 345" finds AB12345."""
+    return "".join(c for c in (number or "").upper() if c.isalnum())
 
 
 # -- Decisions ----------------------------------------------------------------------------------
