@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from ..access import login_redirect
 from ..extensions import login_manager
 from ..models import Account
+from ..prepared import prepared
 
 
 def init_app(app):
@@ -26,11 +27,17 @@ def init_app(app):
     app.before_request(_enforce_timeouts)
 
 
+# Runs on every request: its SQL is built once (see portal/prepared.py).
+_account_by_id = prepared(
+    lambda account_id: Account.select().where(Account.id == account_id).limit(1)
+)
+
+
 def load_account(session_id):
     """Return the account for ``id:token`` if the token is still the account's current one."""
     try:
         account_id, token = session_id.split(":", 1)
-        account = Account.get_or_none(Account.id == int(account_id))
+        account = _account_by_id.first(int(account_id))
     except (ValueError, AttributeError):
         return None
     if (

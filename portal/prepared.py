@@ -1,0 +1,89 @@
+"""Queries run on every request, with their SQL built once.
+
+Building a query's SQL in peewee costs far more than running it on a small indexed table (about
+0.2 ms for a 25-column select against 0.01 ms to run it on SQLite), and a page runs a handful.
+``prepared`` builds the query once per database dialect with stand-in values, finds the stand-ins
+among the SQL parameters, and from then on only swaps in the real values::
+
+    account_by_id = prepared(lambda account_id: Account.select().where(Account.id == account_id))
+    account = account_by_id.first(42)
+
+The query must depend on its arguments only through the values it compares (no ``if`` on an
+argument inside the builder). When a stand-in cannot be found among the parameters (a field
+that transforms its value), the query is simply built for every call, as peewee would.
+"""
+
+import itertools
+import threading
+
+from .db import database
+
+_counter = itertools.count(1)
+
+
+def _stand_in(value, n):
+    if isinstance(value, bool):
+        return None  # True/False are not unique enough to be found again
+    if isinstance(value, int):
+        return -(1 << 60) - n
+    if isinstance(value, str):
+        return "\x00prepared-%d\x00" % n
+    return None
+
+
+class Prepared:
+    def __init__(self, build):
+        self.build = build
+        self._plans = {}
+        self._lock = threading.Lock()
+
+    def _plan(self, args):
+        db = database.obj
+        key = (type(db), getattr(db, "param", "?"), tuple(type(a) for a in args))
+        plan = self._plans.get(key)
+        if plan is None:
+            with self._lock:
+                plan = self._plans[key] if key in self._plans else self._make_plan(key, args)
+        return plan
+
+    def _make_plan(self, key, args):
+        stand_ins = [_stand_in(a, next(_counter)) for a in args]
+        plan = None
+        if all(s is not None for s in stand_ins):
+            query = self.build(*stand_ins)
+            sql, params = query.sql()
+            slots = []
+            for index, param in enumerate(params):
+                for position, stand_in in enumerate(stand_ins):
+                    if type(param) is type(stand_in) and param == stand_in:
+                        slots.append((index, position))
+            found = {position for _index, position in slots}
+            if found == set(range(len(args))):
+                plan = (query, sql, list(params), slots)
+        self._plans[key] = plan or False
+        return plan or False
+
+    def cursor_wrapper(self, *args):
+        plan = self._plan(args)
+        if not plan:
+            return self.build(*args).execute()
+        query, sql, params, slots = plan
+        params = list(params)
+        for index, position in slots:
+            params[index] = args[position]
+        return query._get_cursor_wrapper(database.execute_sql(sql, params))
+
+    def all(self, *args):
+        """Return every row (model instances, tuples or dicts, as the query says)."""
+        return list(self.cursor_wrapper(*args))
+
+    def first(self, *args):
+        """Return the first row or None (the builder should say ``.limit(1)``)."""
+        for row in self.cursor_wrapper(*args):
+            return row
+        return None
+
+
+def prepared(build):
+    """Return a ``Prepared`` query: ``build(*values)`` returns the peewee query."""
+    return Prepared(build)
