@@ -85,9 +85,10 @@ KEYWORDS = parse_keywords(
 #: Libraries whose own messages users see: WTForms' validation messages and Flask-WTF's file
 #: validators. Flask-WTF translates them through the portal's catalogues (WTF_I18N_ENABLED).
 THIRD_PARTY = (
-    ("wtforms", ("validators.py", "fields/*.py"), "WTForms, the form library"),
-    ("flask_wtf", ("file.py",), "Flask-WTF, the form library"),
+    ("wtforms", ("validators.py", "fields/*.py")),
+    ("flask_wtf", ("file.py",)),
 )
+THIRD_PARTY_NOTE = "Translators: a message of the form library, shown under a form field."
 
 HEADER_COMMENT = """\
 # {language} translations of the WSIS Tunis registration portal.
@@ -129,10 +130,10 @@ def extract_template(root=ROOT):
             auto_comments=comments,
             context=context,
         )
-    for package, patterns, name in THIRD_PARTY:
+    for package, patterns in THIRD_PARTY:
         module = __import__(package)
         directory = os.path.dirname(module.__file__)
-        note = "Translators: a message of %s, shown under a form field." % name
+        note = THIRD_PARTY_NOTE
         # The libraries have a few f-strings Babel warns about; they are not ours to fix.
         with contextlib.redirect_stderr(io.StringIO()):
             found = list(
