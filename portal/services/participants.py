@@ -8,7 +8,7 @@ import logging
 
 from flask import abort
 from flask_babel import lazy_gettext as _l
-from peewee import JOIN, Case
+from peewee import JOIN, Case, fn
 
 from ..db import database, is_sqlite
 from ..models import (
@@ -395,26 +395,59 @@ def save_participant(
     return participant
 
 
-def summary(account):
-    """Return the delegation's figures: counts per status, the head, and what is missing."""
-    from .registration import missing_fields  # noqa: PLC0415
+class Summary(dict):
+    """The delegation's figures; ``missing`` is worked out only when a page asks for it."""
 
-    counts = {}
-    head = None
+    def __init__(self, account, **figures):
+        super().__init__(**figures)
+        self.account = account
+
+    def __missing__(self, key):
+        if key != "missing":
+            raise KeyError(key)
+        self["missing"] = _missing(self.account)
+        return self["missing"]
+
+
+def summary(account):
+    """Return the delegation's figures: counts per status, the head, and what is missing.
+
+    Counted in the database: every delegation page shows the figures, and loading each
+    participant of a 300-person delegation cost more than the rest of the page.
+    """
+    counts = dict(
+        participants_for(account)
+        .select(Participant.status, fn.COUNT(Participant.id))
+        .group_by(Participant.status)
+        .tuples()
+    )
+    head = (
+        participants_for(account)
+        .where(Participant.is_head & (Participant.status != WITHDRAWN))
+        .order_by(Participant.family_name.desc(), Participant.id.desc())
+        .first()
+    )
+    return Summary(account, counts=counts, head=head, total=sum(counts.values()))
+
+
+def _missing(account):
+    """Return [(participant, gaps)] for the participants still missing something to submit."""
+    from .registration import REQUIRED_FIELDS, missing_fields  # noqa: PLC0415
+
     missing = []
+    # Only the columns the check needs.
+    columns = [Participant.id, Participant.status, Participant.is_head]
+    columns += [getattr(Participant, name) for name in REQUIRED_FIELDS]
+    columns += [Participant.visa_required, Participant.visa_place]
     people = list(
         participants_for(account)
-        .select(Participant, Photo.id.alias("photo_id"))
+        .select(*columns, Photo.id.alias("photo_id"))
         .join(Photo, JOIN.LEFT_OUTER, on=(Photo.participant == Participant.id))
+        .where(Participant.status.not_in((WITHDRAWN, ACCREDITED)))
         .order_by(Participant.family_name, Participant.id)
         .objects()
     )
     for p in people:
-        counts[p.status] = counts.get(p.status, 0) + 1
-        if p.is_head and p.status != WITHDRAWN:
-            head = p
-        if p.status in (WITHDRAWN, ACCREDITED):
-            continue
         gaps = []
         if not p.photo_id:
             gaps.append("photo")
@@ -423,7 +456,7 @@ def summary(account):
             gaps.append("passport")
         if gaps or missing_fields(p):
             missing.append((p, gaps))
-    return {"counts": counts, "head": head, "missing": missing, "total": len(people)}
+    return missing
 
 
 def page_of(account, page=1, per_page=25):
