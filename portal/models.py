@@ -254,6 +254,9 @@ class Participant(BaseModel):
             (("organization", "status"), False),
             (("status", "submitted_at"), False),
             (("family_name", "given_names", "date_of_birth"), False),
+            # Migration 0005: the secretariat's overview figures, and duplicates by birth date.
+            (("organization", "status", "is_head", "updated_at"), False),
+            (("date_of_birth",), False),
         )
 
     @property

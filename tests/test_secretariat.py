@@ -298,14 +298,14 @@ def test_overview_pages_and_asks_the_same_number_of_queries_per_page(
     logger.setLevel(logging.DEBUG)
     try:
         client.get("/secretariat/?page=2")
-        few = [q for q in queries if "organization" in q.lower()]
+        few = list(queries)
         queries.clear()
         client.get("/secretariat/")
-        many = [q for q in queries if "organization" in q.lower()]
+        many = list(queries)
     finally:
         logger.removeHandler(handler)
         logger.setLevel(level)
-    assert len(many) == len(few) <= 4  # 50 rows cost no more queries than 5
+    assert len(many) == len(few) <= 6  # 50 rows cost no more queries than 5
 
 
 # -- Review queue ------------------------------------------------------------------------------

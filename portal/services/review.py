@@ -197,16 +197,23 @@ def duplicates_for(participants):
         .join(Organization)
         .where(condition & (Participant.status != WITHDRAWN))
     )
+    by_passport, by_person = {}, {}
+    for other in others:
+        if other.passport_key:
+            by_passport.setdefault(other.passport_key, []).append(other)
+        if other.date_of_birth and other.family_name:
+            by_person.setdefault(_name_key(other), []).append(other)
     found = {}
     for p in participants:
         if p.status == WITHDRAWN:
             continue
-        for other in others:
-            if other.organization_id == p.organization_id:
-                continue
-            same_passport = p.passport_key and other.passport_key == p.passport_key
-            same_person = p.date_of_birth and p.family_name and _name_key(other) == _name_key(p)
-            if same_passport or same_person:
+        candidates = by_passport.get(p.passport_key, []) if p.passport_key else []
+        if p.date_of_birth and p.family_name:
+            candidates = candidates + by_person.get(_name_key(p), [])
+        seen = set()
+        for other in candidates:
+            if other.organization_id != p.organization_id and other.id not in seen:
+                seen.add(other.id)
                 found.setdefault(p.id, []).append(other)
     return found
 
@@ -300,25 +307,21 @@ class OverviewPage:
     pages: int
 
 
-def overview(category="", status="", text="", sort="name", descending=False, page=1):
-    """Return one page of organizations with their delegation's figures, in three queries
-    (the page with its figures, the count, the coordinators of the page)."""
-    counts = [
-        fn.SUM(Case(None, [(Participant.status == code, 1)], 0)).alias(code) for code in STATUSES
-    ]
-    stats = (
-        Participant.select(
-            Participant.organization.alias("org_id"),
-            fn.COUNT(Participant.id).alias("total"),
-            fn.MAX(
-                Case(None, [((Participant.is_head) & (Participant.status != WITHDRAWN), 1)], 0)
-            ).alias("has_head"),
-            fn.MAX(Participant.updated_at).alias("changed_at"),
-            *counts,
-        )
-        .group_by(Participant.organization)
-        .alias("stats")
-    )
+def _figures(organization_ids=None):
+    """The per-organization figures (counts per status, head, last change, last sign-in) as two
+    grouped subqueries, for every organization or only ``organization_ids``."""
+    stats = Participant.select(
+        Participant.organization.alias("org_id"),
+        fn.COUNT(Participant.id).alias("total"),
+        fn.MAX(
+            Case(None, [((Participant.is_head) & (Participant.status != WITHDRAWN), 1)], 0)
+        ).alias("has_head"),
+        fn.MAX(Participant.updated_at).alias("changed_at"),
+        *[
+            fn.SUM(Case(None, [(Participant.status == code, 1)], 0)).alias(code)
+            for code in STATUSES
+        ],
+    ).group_by(Participant.organization)
     logins = (
         Account.select(
             Account.organization.alias("org_id"),
@@ -326,46 +329,95 @@ def overview(category="", status="", text="", sort="name", descending=False, pag
         )
         .where(Account.organization.is_null(False))
         .group_by(Account.organization)
-        .alias("logins")
     )
-    activity = _greatest(stats.c.changed_at, logins.c.signed_in_at)
-    columns = [
+    if organization_ids is not None:
+        stats = stats.where(Participant.organization.in_(organization_ids))
+        logins = logins.where(Account.organization.in_(organization_ids))
+    return stats, logins
+
+
+def _figure_columns(stats, logins):
+    return [
         fn.COALESCE(stats.c.total, 0).alias("total"),
         fn.COALESCE(stats.c.has_head, 0).alias("has_head"),
-        activity.alias("last_activity"),
+        _greatest(stats.c.changed_at, logins.c.signed_in_at).alias("last_activity"),
     ] + [fn.COALESCE(getattr(stats.c, code), 0).alias("n_" + code) for code in STATUSES]
-    query = (
-        Organization.select(Organization, *columns)
-        .join(stats, JOIN.LEFT_OUTER, on=(stats.c.org_id == Organization.id))
-        .switch(Organization)
-        .join(logins, JOIN.LEFT_OUTER, on=(logins.c.org_id == Organization.id))
-    )
+
+
+def overview(category="", status="", text="", sort="name", descending=False, page=1):
+    """Return one page of organizations with their delegation's figures.
+
+    Four queries whatever the page's length: the count, the page, the figures of the page's
+    organizations (or, sorted by a figure, the page with every organization's figures), and the
+    page's coordinators.
+    """
+    base = Organization.select(Organization)
     if category in CATEGORIES:
-        query = query.where(Organization.category == category)
+        base = base.where(Organization.category == category)
     if status in STATUSES:
-        query = query.where(fn.COALESCE(getattr(stats.c, status), 0) > 0)
+        base = base.where(
+            Organization.id.in_(
+                Participant.select(Participant.organization).where(Participant.status == status)
+            )
+        )
     text = (text or "").strip()
     if text:
         people = Participant.select(Participant.organization).where(_participant_matches(text))
-        query = query.where(_organization_matches(text) | Organization.id.in_(people))
-    total = query.count()
-    sort = sort if sort in SORTS else "name"
-    name_column = Organization.name_en  # a stable order whatever the page's language
-    order = {
-        "name": [name_column],
-        "code": [Organization.code],
-        "category": [Organization.category, name_column],
-        "total": [SQL("total"), name_column],
-        "activity": [SQL("last_activity"), name_column],
-        **{code: [SQL("n_" + code), name_column] for code in STATUSES},
-    }[sort]
-    # Organizations without any activity come first going up, last going down.
-    order = [o.desc(nulls="LAST") if descending else o.asc(nulls="FIRST") for o in order]
+        base = base.where(_organization_matches(text) | Organization.id.in_(people))
+    total = base.count()
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(max(1, page), pages)
-    organizations = list(
-        query.order_by(*order, Organization.id).paginate(page, PAGE_SIZE).objects()
-    )
+    sort = sort if sort in SORTS else "name"
+    name_column = Organization.name_en  # a stable order whatever the page's language
+
+    def ordered(terms):
+        # Organizations without any activity come first going up, last going down.
+        terms = [t.desc(nulls="LAST") if descending else t.asc(nulls="FIRST") for t in terms]
+        return [*terms, Organization.id]
+
+    if sort in ("name", "code", "category"):
+        # Sorted by the organization itself: take the page, then only its figures.
+        order = {
+            "name": [name_column],
+            "code": [Organization.code],
+            "category": [Organization.category, name_column],
+        }[sort]
+        organizations = list(base.order_by(*ordered(order)).paginate(page, PAGE_SIZE))
+        ids = [o.id for o in organizations]
+        if ids:
+            stats, logins = _figures(ids)
+            stats, logins = stats.alias("stats"), logins.alias("logins")
+            figures = {
+                row["id"]: row
+                for row in Organization.select(Organization.id, *_figure_columns(stats, logins))
+                .join(stats, JOIN.LEFT_OUTER, on=(stats.c.org_id == Organization.id))
+                .switch(Organization)
+                .join(logins, JOIN.LEFT_OUTER, on=(logins.c.org_id == Organization.id))
+                .where(Organization.id.in_(ids))
+                .dicts()
+            }
+            for organization in organizations:
+                for key, value in figures[organization.id].items():
+                    if key != "id":
+                        setattr(organization, key, value)
+    else:
+        # Sorted by a figure: every organization's figures are needed to order the page.
+        stats, logins = _figures()
+        stats, logins = stats.alias("stats"), logins.alias("logins")
+        order = {
+            "total": [SQL("total"), name_column],
+            "activity": [SQL("last_activity"), name_column],
+            **{code: [SQL("n_" + code), name_column] for code in STATUSES},
+        }[sort]
+        organizations = list(
+            base.select_extend(*_figure_columns(stats, logins))
+            .join(stats, JOIN.LEFT_OUTER, on=(stats.c.org_id == Organization.id))
+            .switch(Organization)
+            .join(logins, JOIN.LEFT_OUTER, on=(logins.c.org_id == Organization.id))
+            .order_by(*ordered(order))
+            .paginate(page, PAGE_SIZE)
+            .objects()
+        )
     if organizations:
         coordinators = {}
         for account in (
