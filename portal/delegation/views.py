@@ -18,8 +18,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.datastructures import CombinedMultiDict, MultiDict
+from werkzeug.exceptions import NotFound
 
 from ..access import coordinator_only, login_redirect, signed_in
+from ..errors import render_error
 from ..models import STATUSES, Event, Photo
 from ..services import DomainError, idempotency, participants, registration
 from ..services.countries import country_name
@@ -253,6 +255,7 @@ def _save(participant_id):
     saved = participants.get_participant(account, row.object_id)
     submit_error = None if replayed else outcome["participant"].submit_error
     saved.submit_error = submit_error
+    saved.was_created = not replayed and outcome["participant"].was_created
     submitted = "submit" in request.form and saved.status == "submitted"
     if submitted and not replayed and submit_error is None:
         participants.notify_submission(account, [saved])
@@ -450,14 +453,17 @@ def csrf_expired(exc):
     if not current_user.is_authenticated:
         return login_redirect()
     if not (current_user.is_coordinator and current_user.organization_id):
-        abort(404)
+        return render_error(404)
     message = _(
         "This form was open for too long and could not be accepted for your security. "
         "Check what you typed and send it again."
     )
-    if request.endpoint in FORM_ENDPOINTS:
-        pid = (request.view_args or {}).get("pid")
+    pid = (request.view_args or {}).get("pid")
+    try:
         participant = participants.get_participant(_account(), pid) if pid else None
+    except NotFound:
+        return render_error(404)
+    if request.endpoint in FORM_ENDPOINTS:
         form = ParticipantForm(formdata=request.form, event=_event(), meta={"csrf": False})
         if not form.submission_key.data:
             form.submission_key.data = idempotency.new_key()

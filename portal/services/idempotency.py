@@ -47,9 +47,10 @@ def run_once(key, account, action, change):
     try:
         with database.atomic():
             previous = SubmissionKey.get_or_none(SubmissionKey.key == key)
-            if previous is not None:
-                if previous.account_id != account.id:
-                    raise IntegrityError("submission key belongs to another account")
+            if previous is not None and previous.account_id != account.id:
+                # Another account's key (copied, guessed): it neither replays nor blocks.
+                key = new_key()
+            elif previous is not None:
                 raise Replayed(previous)
             row = SubmissionKey.create(key=key, account=account, action=action)
             obj = change()
