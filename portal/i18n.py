@@ -110,7 +110,16 @@ def country_choices(language=None):
     return sorted(pairs, key=lambda pair: (_sort_key(pair[1]), pair[1]))
 
 
-# -- Recompiled catalogues show up without a restart in development ------------------------------
+# -- Translations: one cache per app; recompiled catalogues show up in development --------------
+
+
+class AppDomain(flask_babel.Domain):
+    """Flask-Babel keeps loaded catalogues in one cache per ``Babel()`` object, shared by every
+    app of the process whatever its translation directory; keep one per app instead."""
+
+    def get_translations_cache(self, ctx):
+        return current_app.extensions.setdefault("portal_translations", {})
+
 
 _reload_lock = threading.Lock()
 
@@ -140,11 +149,15 @@ def _reload_catalogues():
         return
     with _reload_lock:
         if stamp != app.extensions.get("portal_catalogue_stamp"):
-            flask_babel.get_domain().cache.clear()
+            app.extensions["portal_translations"] = {}
             app.extensions["portal_catalogue_stamp"] = stamp
 
 
 def init_app(app):
+    from .extensions import babel
+
+    # werkzeug's cached_property: setting it replaces the shared Domain Flask-Babel would make.
+    babel.domain_instance = AppDomain(domain=app.config.get("BABEL_DOMAIN", "messages"))
     app.register_blueprint(bp)
     app.jinja_env.globals.update(
         current_language=current_language,
