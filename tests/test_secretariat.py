@@ -950,3 +950,86 @@ def test_pages_stay_small(app, as_secretariat, make_org, submitted):
         assert len(response.data) < 8 * 1024, url
         fragment = client.get(url + "?page=2", headers={**HX, "Accept-Encoding": "gzip"})
         assert len(fragment.data) < 8 * 1024, url
+
+
+# -- Photos ------------------------------------------------------------------------------------
+
+
+def _jpeg():
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (30, 40), (200, 120, 40)).save(out, "JPEG")
+    return out.getvalue()
+
+
+def test_queue_shows_the_badge_photo(app, as_secretariat, make_org, submitted):
+    from portal.models import Photo
+
+    client = as_secretariat
+    p = submitted(make_org())
+    data = _jpeg()
+    with app.app_context(), database.connection_context():
+        Photo.create(
+            participant=p.id, data=data, thumbnail=data, width=30, height=40, digest="d" * 64
+        )
+    page = client.get("/secretariat/queue").get_data(as_text=True)
+    src = re.search(r'<img class="thumb" src="([^"]+)"', page).group(1)
+    assert str(p.id) in src and "d" * 16 in src
+    response = client.get(src)
+    assert response.status_code == 200 and response.data == data
+    assert response.mimetype == "image/jpeg"
+    # The secretariat's own fallback route serves it as well.
+    fallback = "/secretariat/participants/%d/photo/%s" % (p.id, "d" * 16)
+    assert client.get(fallback).data == data
+    assert client.get("/secretariat/participants/%d/photo/x" % (p.id + 1)).status_code == 404
+
+
+# -- Every worker sees a change at once ----------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_a_window_change_is_seen_by_every_gunicorn_worker(
+    app, gunicorn_server, make_event, make_org, make_account, as_secretariat
+):
+    import http.cookiejar
+    import urllib.parse
+    import urllib.request
+
+    event = make_event("open")
+    make_account("coord", organization=make_org())
+    server = gunicorn_server(workers=3, threads=2)
+    opener = urllib.request.build_opener(
+        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+    )
+
+    def get(path):
+        with opener.open(server.url + path, timeout=10) as response:
+            return response.read().decode()
+
+    token = csrf_token(get("/login"))
+    body = urllib.parse.urlencode(
+        {"csrf_token": token, "username": "coord", "password": "Correct-horse-42"}
+    ).encode()
+    opener.open(server.url + "/login", data=body, timeout=10).read()
+    # Every worker has served the open window (and could have kept it, if it cached).
+    assert all('class="state open"' in get("/delegation") for _ in range(12))
+
+    client = as_secretariat
+    page = client.get("/secretariat/settings").get_data(as_text=True)
+    yesterday = (dt.date.today() - dt.timedelta(days=1)).isoformat()
+    response = client.post(
+        "/secretariat/settings",
+        data={
+            "csrf_token": csrf_token(page),
+            **_event_form(
+                event,
+                registration_closes_on=yesterday,
+                registration_opens_on=(dt.date.today() - dt.timedelta(days=30)).isoformat(),
+            ),
+        },
+    )
+    assert response.status_code == 303
+    assert all('class="state closed"' in get("/delegation") for _ in range(12))

@@ -75,21 +75,22 @@ def _organization_or_404(organization_id):
     return organization
 
 
-# Endpoints of other parts of the portal that may serve a participant's photo, if they let
-# the secretariat in; otherwise the secretariat's own ``photo`` route serves it.
-PHOTO_ENDPOINTS = ("delegation.photo", "delegation.participant_photo")
+# The coordinator's side serves badge photos (to the organization's coordinators and the
+# secretariat); the secretariat's own ``photo`` route is the fallback should that endpoint be
+# missing or closed to the secretariat. Each: (endpoint, name of its participant argument).
+PHOTO_ENDPOINTS = (("delegation.photo_thumb", "pid"),)
 
 
 def photo_url(participant, digest):
     """Return the URL of the participant's badge photo (thumbnail), or None without one."""
     if not digest:
         return None
-    for endpoint in PHOTO_ENDPOINTS:
+    for endpoint, argument in PHOTO_ENDPOINTS:
         view = current_app.view_functions.get(endpoint)
         if view is None or getattr(view, "access", None) not in (PUBLIC, SIGNED_IN, SECRETARIAT):
             continue
         try:
-            return url_for(endpoint, participant_id=participant.id, digest=digest)
+            return url_for(endpoint, **{argument: participant.id, "digest": digest})
         except BuildError:
             continue
     return url_for("secretariat.photo", participant_id=participant.id, digest=digest[:16])
