@@ -238,7 +238,7 @@ def main():
     client = app.test_client()
     sign_in(client)
     everything = []
-    print("%-34s %8s %8s %8s" % ("screen", "median", "p95", "KB"))
+    print("%-34s %8s %8s %8s %8s" % ("screen", "median", "p95", "KB", "KB gzip"))
     for label, path, htmx in URLS:
         headers = {"HX-Request": "true"} if htmx else {}
         for _ in range(2):  # warm-up
@@ -253,9 +253,16 @@ def main():
             assert response.status_code == 200, (path, response.status_code)
             size = len(body)
         everything.extend(times)
+        gzipped = client.get(path, headers={**headers, "Accept-Encoding": "gzip"}).get_data()
         print(
-            "%-34s %6.1f ms %6.1f ms %6.1f"
-            % (label, statistics.median(times), percentile(times, 0.95), size / 1024)
+            "%-34s %6.1f ms %6.1f ms %6.1f %8.1f"
+            % (
+                label,
+                statistics.median(times),
+                percentile(times, 0.95),
+                size / 1024,
+                len(gzipped) / 1024,
+            )
         )
     median = statistics.median(everything)
     print(

@@ -147,7 +147,7 @@ def _queue_context(page=None):
         "participants": participants,
         "total": total,
         "page": page,
-        "pages": max(1, -(-total // review.PAGE_SIZE)),
+        "pages": max(1, -(-total // review.QUEUE_PAGE_SIZE)),
         "duplicates": review.duplicates_for(participants),
         "event": _event(),
         "form": DecisionForm(),
