@@ -209,7 +209,7 @@ def test_htmx_add_form_fragment_and_saved_row_with_counts(signed_in):
     body = response.get_data(as_text=True)
     assert response.status_code == 200
     (p,) = rows(signed_in.application)
-    assert '<tbody hx-swap-oob="afterbegin:#plist-body">' in body
+    assert '<hx-partial hx-target="#plist-body" hx-swap="afterbegin"><tr id="p-%d"' % p.id in body
     assert 'id="p-%d"' % p.id in body
     assert '<section id="counts" class="counts" hx-swap-oob="true"' in body
     assert "Draft: <strong>1</strong>" in body
@@ -458,7 +458,11 @@ def test_submit_from_the_list_both_paths(signed_in, world, make_participant):
     )
     body = hx.get_data(as_text=True)
     assert hx.status_code == 200
-    assert 'id="p-%d" class="st-submitted" hx-swap-oob="true"' % b.id in body
+    assert (
+        '<hx-partial hx-target="#p-%d" hx-swap="outerHTML"><tr id="p-%d" class="st-submitted">'
+        % (b.id, b.id)
+        in body
+    )
     assert "Submitted: <strong>2</strong>" in body
 
 
@@ -493,7 +497,7 @@ def test_only_drafts_can_be_deleted(signed_in, world, make_participant):
     )
     body = hx.get_data(as_text=True)
     assert hx.status_code == 200
-    assert '<tr id="p-%d" hx-swap-oob="delete">' % draft.id in body
+    assert '<hx-partial hx-target="#p-%d" hx-swap="delete">' % draft.id in body
     refused = signed_in.post(
         "/delegation/participants/%d/delete" % sub.id, data={"csrf_token": token}
     )
