@@ -8,7 +8,7 @@ import logging
 
 from flask import abort
 from flask_babel import lazy_gettext as _l
-from peewee import JOIN, Case, fn
+from peewee import JOIN, Case, CharField, TextField, fn
 
 from ..db import database, is_sqlite
 from ..models import (
@@ -22,6 +22,7 @@ from ..models import (
     Photo,
     utcnow,
 )
+from ..prepared import prepared
 from . import DomainError, audit
 
 log = logging.getLogger(__name__)
@@ -409,45 +410,118 @@ class Summary(dict):
         return self["missing"]
 
 
-def summary(account):
-    """Return the delegation's figures: counts per status, the head, and what is missing.
+class _Coordinator:
+    """What ``participants_for`` looks at in a coordinator's account: for prepared queries."""
 
-    Counted in the database: every delegation page shows the figures, and loading each
-    participant of a 300-person delegation cost more than the rest of the page.
-    """
-    counts = dict(
-        participants_for(account)
-        .select(Participant.status, fn.COUNT(Participant.id))
+    is_secretariat = False
+
+    def __init__(self, organization_id):
+        self.organization_id = organization_id
+
+
+def _per_organization(build):
+    """Return ``run(account)``: ``build(scope)`` with its SQL built once for coordinators
+    (portal/prepared.py), or built every time for other accounts."""
+    query = prepared(lambda organization_id: build(participants_for(_Coordinator(organization_id))))
+
+    def run(account):
+        if account.is_secretariat or not account.organization_id:
+            return build(participants_for(account)).execute()
+        return query.cursor_wrapper(account.organization_id)
+
+    return run
+
+
+#: How many of the participants still missing something the dashboard lists (and loads).
+MISSING_SHOWN = 50
+
+
+def _incomplete(scope):
+    """Narrow ``scope`` to the participants still missing something to submit: the same test
+    as ``registration.missing_fields`` and the dashboard's photo and passport checks."""
+    from .registration import REQUIRED_FIELDS  # noqa: PLC0415
+
+    incomplete = Photo.id.is_null() | Participant.visa_required.is_null()
+    incomplete |= (Participant.visa_required == True) & (  # noqa: E712 - SQL, not Python
+        fn.TRIM(fn.COALESCE(Participant.visa_place, "")) == ""
+    )
+    for name in REQUIRED_FIELDS:
+        field = getattr(Participant, name)
+        if isinstance(field, (CharField, TextField)):
+            incomplete |= fn.COALESCE(field, "") == ""
+        else:
+            incomplete |= field.is_null()
+    return scope.join(Photo, JOIN.LEFT_OUTER, on=(Photo.participant == Participant.id)).where(
+        Participant.status.not_in((WITHDRAWN, ACCREDITED)) & incomplete
+    )
+
+
+def _missing_columns():
+    from .registration import REQUIRED_FIELDS  # noqa: PLC0415
+
+    columns = [Participant.id, Participant.status, Participant.is_head]
+    columns += [getattr(Participant, name) for name in REQUIRED_FIELDS]
+    return [*columns, Participant.visa_required, Participant.visa_place, Photo.id.alias("photo_id")]
+
+
+_status_counts = _per_organization(
+    lambda scope: (
+        scope.select(Participant.status, fn.COUNT(Participant.id))
         .group_by(Participant.status)
         .tuples()
     )
-    head = (
-        participants_for(account)
-        .where(Participant.is_head & (Participant.status != WITHDRAWN))
+)
+_head = _per_organization(
+    lambda scope: (
+        scope.where(Participant.is_head & (Participant.status != WITHDRAWN))
         .order_by(Participant.family_name.desc(), Participant.id.desc())
-        .first()
+        .limit(1)
     )
+)
+_missing_count = _per_organization(
+    lambda scope: _incomplete(scope).select(fn.COUNT(Participant.id)).tuples()
+)
+_missing_shown = _per_organization(
+    lambda scope: (
+        _incomplete(scope)
+        .select(*_missing_columns())
+        .order_by(Participant.family_name, Participant.id)
+        .limit(MISSING_SHOWN)
+        .objects()
+    )
+)
+
+
+def summary(account):
+    """Return the delegation's figures: counts per status, the head, and what is missing.
+
+    Counted in the database, with the SQL built once: every delegation page shows the figures,
+    and loading each participant of a 300-person delegation cost more than the rest of the page.
+    """
+    counts = dict(_status_counts(account))
+    head = next(iter(_head(account)), None)
     return Summary(account, counts=counts, head=head, total=sum(counts.values()))
 
 
-def _missing(account):
-    """Return [(participant, gaps)] for the participants still missing something to submit."""
-    from .registration import REQUIRED_FIELDS, missing_fields  # noqa: PLC0415
+class Missing(list):
+    """The first ``MISSING_SHOWN`` participants missing something; ``len()`` counts them all."""
 
-    missing = []
-    # Only the columns the check needs.
-    columns = [Participant.id, Participant.status, Participant.is_head]
-    columns += [getattr(Participant, name) for name in REQUIRED_FIELDS]
-    columns += [Participant.visa_required, Participant.visa_place]
-    people = list(
-        participants_for(account)
-        .select(*columns, Photo.id.alias("photo_id"))
-        .join(Photo, JOIN.LEFT_OUTER, on=(Photo.participant == Participant.id))
-        .where(Participant.status.not_in((WITHDRAWN, ACCREDITED)))
-        .order_by(Participant.family_name, Participant.id)
-        .objects()
-    )
-    for p in people:
+    def __init__(self, shown, count):
+        super().__init__(shown)
+        self.count = count
+
+    def __len__(self):
+        return self.count
+
+
+def _missing(account):
+    """Return [(participant, gaps)] for the participants still missing something to submit;
+    only the first ``MISSING_SHOWN`` are loaded, all are counted."""
+    from .registration import missing_fields  # noqa: PLC0415
+
+    count = next(iter(_missing_count(account)))[0]
+    shown = []
+    for p in _missing_shown(account):
         gaps = []
         if not p.photo_id:
             gaps.append("photo")
@@ -455,8 +529,8 @@ def _missing(account):
         if any(not getattr(p, f) for f in passport):
             gaps.append("passport")
         if gaps or missing_fields(p):
-            missing.append((p, gaps))
-    return missing
+            shown.append((p, gaps))
+    return Missing(shown, count)
 
 
 def page_of(account, page=1, per_page=25):
