@@ -122,14 +122,8 @@ def test_register_a_delegation_on_a_phone(phone, demo_server, language, javascri
         page.click("button[name=submit]")
         if javascript:
             # The row is swapped into the list and the counts change, without a page load.
-            try:
-                page.wait_for_selector(
-                    "#plist-body tr.st-submitted >> text=%s" % person["given_names"], timeout=8000
-                )
-            except Exception:
-                print("DEBUG", page.url, page.inner_html("main")[:6000])
-                page.screenshot(path="/tmp/w/shot.png", full_page=True)
-                raise
+            row = "#plist-body tr.st-submitted >> text=%s" % person["given_names"]
+            page.wait_for_selector(row)
             assert "/delegation/participants" in page.url
         else:
             page.wait_for_url("**/delegation/participants#p-*")
@@ -172,3 +166,65 @@ def test_register_a_delegation_on_a_phone(phone, demo_server, language, javascri
     assert page.input_value("#passport_number") == "A01234567"
     assert page.input_value("#mobile") == "+20225750511"
     assert page.is_checked("#is_head")
+
+
+@pytest.mark.browser
+def test_failed_request_keeps_what_was_typed_and_retries(phone, demo_server):
+    """The link drops the save: a retry message, the typed values still there; the second try
+    saves it once."""
+    base = demo_server.url
+    page = phone(javascript=True, language="fr")
+    sign_in(page, base, "fr")
+    page.goto(base + "/delegation/participants")
+    page.click("a[href='/delegation/participants/new']")
+    page.wait_for_selector("#editor form")
+    person = PEOPLE[2]
+    fill(page, person, True)
+    dropped = []
+
+    def drop(route):
+        if route.request.method == "POST" and not dropped:
+            dropped.append(route.request.url)
+            return route.abort("connectionreset")
+        return route.continue_()
+
+    page.route("**/delegation/participants/new", drop)
+    page.click("button[name=save]")
+    page.wait_for_selector("#editor form .retry:not([hidden])")
+    assert dropped
+    assert page.input_value("#family_name") == "O'Brien-Lefèvre"
+    assert page.input_value("#passport_number") == person["passport"]
+    page.click("button[name=save]")
+    page.wait_for_selector("#plist-body tr.st-draft >> text=Siobhán")
+    assert page.locator("#plist-body tr").count() == 1
+
+
+@pytest.mark.browser
+def test_withdraw_and_delete_ask_for_confirmation(phone, demo_server):
+    base = demo_server.url
+    page = phone(javascript=True, language="ar")
+    sign_in(page, base, "ar")
+    page.goto(base + "/delegation/participants")
+    for name in ("KEEP", "GONE"):
+        page.click("a[href='/delegation/participants/new']")
+        page.wait_for_selector("#editor form")
+        page.fill("#family_name", name)
+        page.click("button[name=save]")
+        page.wait_for_selector("#plist-body tr >> text=%s" % name)
+    answers = []
+
+    def answer(dialog):
+        answers.append(dialog.message)
+        dialog.dismiss() if len(answers) == 1 else dialog.accept()
+
+    page.on("dialog", answer)
+    gone = page.locator("#plist-body tr", has_text="GONE")
+    gone.locator("a[href$='/delete']").click()  # dismissed: nothing happens
+    page.wait_for_timeout(300)
+    assert page.locator("#plist-body tr", has_text="GONE").count() == 1
+    gone.locator("a[href$='/delete']").click()  # accepted
+    page.wait_for_selector("#plist-body tr >> text=GONE", state="detached")
+    assert len(answers) == 2 and "GONE" in answers[0]
+    # The counts were swapped too: one draft left (in Arabic digits or not).
+    assert page.locator("#counts li strong").first.inner_text() in ("1", "١")
+    assert page.locator("#plist-body tr").count() == 1
