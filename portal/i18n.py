@@ -32,7 +32,17 @@ def select_locale():
         return chosen
     if current_user and current_user.is_authenticated and current_user.language in LANGUAGES:
         return current_user.language
-    return request.accept_languages.best_match(LANGUAGES) or "fr"
+    return accepted_language() or "fr"
+
+
+def accepted_language():
+    """The browser's most preferred language that the portal speaks, regional variants included
+    ("en-GB, fr;q=0.5" is English: werkzeug's best_match would pick the exact "fr")."""
+    for value, quality in request.accept_languages:  # highest quality first
+        primary = value.replace("_", "-").split("-")[0].lower()
+        if quality > 0 and primary in LANGUAGES:
+            return primary
+    return None
 
 
 def current_language():
@@ -153,12 +163,32 @@ def _reload_catalogues():
             app.extensions["portal_catalogue_stamp"] = stamp
 
 
+class FormTranslations:
+    """WTForms' own messages ("This field is required.") from the portal's catalogues: Flask-WTF
+    would otherwise use the copies that come with WTForms, which translators cannot edit."""
+
+    def ugettext(self, string):
+        return flask_babel.get_translations().ugettext(string)
+
+    def ungettext(self, singular, plural, n):
+        return flask_babel.get_translations().ungettext(singular, plural, n)
+
+
+FORM_TRANSLATIONS = FormTranslations()
+
+
+def _form_translations():
+    # Where Flask-WTF's i18n looks first (flask_wtf.i18n._get_translations).
+    request.wtforms_translations = FORM_TRANSLATIONS
+
+
 def init_app(app):
     from .extensions import babel
 
     # werkzeug's cached_property: setting it replaces the shared Domain Flask-Babel would make.
     babel.domain_instance = AppDomain(domain=app.config.get("BABEL_DOMAIN", "messages"))
     app.register_blueprint(bp)
+    app.before_request(_form_translations)
     app.jinja_env.globals.update(
         current_language=current_language,
         text_direction=text_direction,
