@@ -79,6 +79,7 @@ PARTICIPANT = {
     "mobile": "+216 71 123 456",
     "arrival_date": "2005-11-15",
     "departure_date": "2005-11-19",
+    "visa_required": "no",
 }
 
 TYPES = {
@@ -326,11 +327,23 @@ def run_journey(browser, base_url, language, routes, throttle):
         if "form" in routes:
             journey.cold_and_warm("participant form", routes["form"])
 
-            def save():
+            def fill():
                 fill_participant(page)
-                page.click("form button.primary, form button[type=submit]")
+                page.keyboard.press("Tab")  # leave the last field: its check goes out too
 
+            def save():
+                # "Save as draft" when the form has it (a submission needs a photo).
+                button = page.locator("form button[name=save]")
+                if button.count() == 0:
+                    button = page.locator("form button.primary, form button[type=submit]")
+                button.first.click()
+
+            # Each field is checked by the server as it is left (an HTMX fragment each).
+            journey.measure("fill participant (live checks)", fill, navigation=False)
             journey.measure("save participant (HTMX)", save, navigation=False)
+            errors = page.locator(".error:visible").all_inner_texts()
+            if errors:
+                print("  (%s: the form answered with errors: %s)" % (language, "; ".join(errors)))
         if "list" in routes:
             journey.cold_and_warm("participant list", routes["list"])
     finally:

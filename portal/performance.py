@@ -42,6 +42,16 @@ NOT_REPEATED_ON_304 = (
 )
 
 
+#: Headers that only a document uses: an HTMX fragment is swapped into a page that has them.
+DOCUMENT_ONLY = (
+    "Content-Security-Policy",
+    "Referrer-Policy",
+    "X-Frame-Options",
+    "Cross-Origin-Opener-Policy",
+    "Permissions-Policy",
+)
+
+
 def compress_response(response):
     """Compress the response like Flask-Compress does, 4xx and 5xx pages included."""
     status = response.status_code
@@ -50,6 +60,11 @@ def compress_response(response):
             response.headers.pop(name, None)
         response.vary.add("Accept-Encoding")
         return response
+    if request.headers.get("HX-Request") and not request.headers.get("HX-History-Restore-Request"):
+        # Fetched by htmx, never shown as a page of its own (Vary: HX-Request keeps caches
+        # from mixing them up): the policy headers of the page it lands in apply.
+        for name in DOCUMENT_ONLY:
+            response.headers.pop(name, None)
     if 400 <= status < 600 and response.mimetype == "text/html":
         # Flask-Compress only considers 2xx responses: present the error page as one.
         response.status_code = 200

@@ -182,6 +182,9 @@ def test_htmx_fragments_are_under_3_kb(server, routes):
     assert "<html" not in fragment.text()
     assert fragment.bytes < 3 * KB
     assert "HX-Request" in fragment.headers["vary"]
+    # A fragment lands in a page that has the document's policies: they are not repeated.
+    assert "content-security-policy" not in fragment.headers
+    assert "content-security-policy" in browser.get(routes["dashboard"]).headers
     # A failed sign-in answers the form with its error (422), compressed like any page.
     anonymous = Browser(server.url)
     token = CSRF_RE.search(anonymous.get("/login").text()).group(1)
