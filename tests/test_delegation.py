@@ -295,7 +295,7 @@ def test_choosing_another_head_moves_the_mark(signed_in):
     assert first.is_head and not second.is_head
     url = "/delegation/participants/%d" % second.id
     html = open_form(signed_in, url)[0]
-    assert "Currently: FIRST. Choosing this person moves the mark." in html
+    assert "Currently: <bdi>FIRST</bdi>. Choosing this person moves the mark." in html
     response = post_form(signed_in, {"family_name": "Second", "is_head": "y"}, url=url)
     assert response.status_code == 303
     first, second = rows(signed_in.application)
@@ -633,3 +633,18 @@ def test_csrf_token_past_its_lifetime(signed_in):
     signed_in.application.config["WTF_CSRF_TIME_LIMIT"] = 3600
     again = post_form(signed_in, {"family_name": "Late"})
     assert again.status_code == 303
+
+
+def test_form_in_the_list_loads_its_country_lists_separately(signed_in):
+    """The HTMX form stays small: its country lists come from a cached request."""
+    html = signed_in.get(NEW + "?in_list=1", headers=HX).get_data(as_text=True)
+    assert 'hx-get="/delegation/countries/en?selected=" hx-trigger="load"' in html
+    assert '<option value="TN"' not in html
+    options = signed_in.get("/delegation/countries/en?selected=TN", headers=HX)
+    body = options.get_data(as_text=True)
+    assert options.status_code == 200
+    assert '<option value="TN" selected>Tunisia' in body and "Égypte" not in body
+    assert options.headers["Cache-Control"] == "private, max-age=86400"
+    assert signed_in.get("/delegation/countries/xx").status_code == 404
+    # The whole page (and so the form without JavaScript) has the lists in it.
+    assert '<option value="TN">Tunisia' in open_form(signed_in)[0]

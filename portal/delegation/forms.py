@@ -290,25 +290,21 @@ def _format_date(value):
     return format_date(value, "long")
 
 
-#: Fields checked one by one as they are left (HTMX); the photo is checked on save only.
+#: Fields checked one by one as they are left (HTMX). Lists and choices cannot be mistyped and
+#: the photo is checked on save only.
 LIVE_FIELDS = (
-    "courtesy_title",
     "family_name",
     "given_names",
     "family_name_original",
     "given_names_original",
-    "gender",
     "function",
-    "nationality",
     "date_of_birth",
     "passport_number",
-    "passport_country",
     "passport_expiry",
     "email",
     "mobile",
     "arrival_date",
     "departure_date",
-    "visa_required",
     "visa_place",
     "special_needs",
 )

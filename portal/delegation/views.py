@@ -17,6 +17,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from markupsafe import escape
 from werkzeug.datastructures import CombinedMultiDict, MultiDict
 from werkzeug.exceptions import NotFound
 
@@ -24,7 +25,7 @@ from ..access import coordinator_only, login_redirect, signed_in
 from ..errors import render_error
 from ..models import STATUSES, Event, Photo
 from ..services import DomainError, idempotency, participants, registration
-from ..services.countries import country_name
+from ..services.countries import countries, country_name
 from ..services.photos import PhotoError
 from ..services.photos import process as process_photo
 from ..templating import render_block, render_page
@@ -317,6 +318,23 @@ def validate_field(name):
         "delegation/participant_form.html", "one_field", form=form, f=getattr(form, name)
     )
     return make_response(body, 200)
+
+
+@bp.route("/delegation/countries/<lang>")
+@coordinator_only
+def country_options(lang):
+    """The country list's options, for a form swapped into the list (cached by the browser)."""
+    if lang not in ("fr", "en", "ar"):
+        abort(404)
+    selected = request.args.get("selected", "")
+    names = countries(lang)
+    body = '<option value="">—' + "".join(
+        '<option value="%s"%s>%s' % (code, " selected" if code == selected else "", escape(name))
+        for code, name in names
+    )
+    response = make_response(body, 200)
+    response.headers["Cache-Control"] = "private, max-age=86400"
+    return response
 
 
 # -- Submit, withdraw, delete -------------------------------------------------------------------
