@@ -18,6 +18,7 @@ from portal.models import (
     Participant,
     Photo,
 )
+from tests.conftest import csrf_token
 from tests.test_delegation_helpers import (
     HX,
     NEW,
@@ -648,3 +649,54 @@ def test_form_in_the_list_loads_its_country_lists_separately(signed_in):
     assert signed_in.get("/delegation/countries/xx").status_code == 404
     # The whole page (and so the form without JavaScript) has the lists in it.
     assert '<option value="TN">Tunisia' in open_form(signed_in)[0]
+
+
+def test_htmx_edit_in_the_list_swaps_the_row(signed_in):
+    post_form(signed_in, complete())
+    (p,) = rows(signed_in.application)
+    url = "/delegation/participants/%d" % p.id
+    fragment = signed_in.get(url + "?in_list=1", headers=HX)
+    html = fragment.get_data(as_text=True)
+    assert fragment.status_code == 200 and html.lstrip().startswith("<form")
+    assert 'value="P1234567"' in html
+    form = open_form(signed_in, url + "?in_list=1", headers=HX)
+    other_tab = open_form(signed_in, url + "?in_list=1", headers=HX)
+    response = post_form(
+        signed_in, complete(function="Ambassador", in_list="1"), url=url, headers=HX, form=form
+    )
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert '<hx-partial hx-target="#p-%d" hx-swap="outerHTML">' % p.id in body
+    assert "Ambassador" in body and "afterbegin" not in body
+    # A stale version through HTMX: 409 with the form, both versions shown.
+    stale = post_form(
+        signed_in, complete(function="Other", in_list="1"), url=url, headers=HX, form=other_tab
+    )
+    assert stale.status_code == 409
+    text = stale.get_data(as_text=True)
+    assert text.lstrip().startswith("<form") and "Ambassador" in text and 'value="Other"' in text
+
+
+def test_delete_a_draft_plain(signed_in, world, make_participant):
+    draft = make_participant(world["org"])
+    page = signed_in.get("/delegation/participants/%d/delete" % draft.id).get_data(as_text=True)
+    assert "This cannot be undone" in page
+    response = signed_in.post(
+        "/delegation/participants/%d/delete" % draft.id, data={"csrf_token": csrf_token(page)}
+    )
+    assert (
+        response.status_code == 303 and response.headers["Location"] == "/delegation/participants"
+    )
+    assert rows(signed_in.application) == []
+    assert "is deleted" in signed_in.get("/delegation/participants").get_data(as_text=True)
+
+
+def test_accredited_participant_is_not_resubmitted_by_a_plain_save(
+    signed_in, world, make_participant
+):
+    p = make_participant(world["org"], status=ACCREDITED, **_complete_model())
+    url = "/delegation/participants/%d" % p.id
+    html = open_form(signed_in, url)[0]
+    assert 'name="submit"' not in html
+    post_form(signed_in, _form_of(p, special_needs="Vegetarian", submit="1"), url=url)
+    assert one(signed_in.application, p.id).status == ACCREDITED

@@ -384,7 +384,7 @@ def save_participant(
             # Already counted against the quota: no quota check.
             _move(participant, SUBMITTED, actor, {(ACCREDITED, SUBMITTED)}, "participant.resubmit")
         participant.submit_error = None
-        if submit_now and participant.status != SUBMITTED:
+        if submit_now and participant.status in (DRAFT, REJECTED):
             try:
                 with database.atomic():  # a savepoint: a refused submission keeps the save
                     _submit_locked(participant, actor, event)
