@@ -174,6 +174,29 @@ def test_dashboard_cold_under_30_kb_in_4_requests_and_warm_under_8_kb_in_1(serve
     assert warm.bytes < 8 * KB
 
 
+def test_participant_list_of_300_warm_under_8_kb(server, routes, app):
+    from portal.db import database
+    from portal.models import Account, Participant
+
+    with app.app_context(), database.connection_context():
+        account = Account.get(Account.username_key == "unesco.dfp")
+        have = Participant.select().where(Participant.organization == account.organization).count()
+        Participant.insert_many(
+            [
+                {"organization": account.organization_id, "family_name": "PERSON%03d" % i}
+                for i in range(have, 300)
+            ]
+        ).execute()
+    browser = Browser(server.url)
+    browser.sign_in("unesco.dfp", "Tunis2005!")
+    loads = cold_load(browser, routes["list"])
+    assert len(loads) <= 4 and total(loads) < 30 * KB, [(u, w.bytes) for u, w in loads]
+    warm = browser.get(routes["list"])
+    assert warm.status == 200 and warm.bytes < 8 * KB
+    dashboard = browser.get(routes["dashboard"])
+    assert dashboard.status == 200 and dashboard.bytes < 8 * KB
+
+
 def test_htmx_fragments_are_under_3_kb(server, routes):
     browser = Browser(server.url)
     browser.sign_in("unesco.dfp", "Tunis2005!")
@@ -197,6 +220,16 @@ def test_htmx_fragments_are_under_3_kb(server, routes):
     assert wrong.bytes < 3 * KB
     if len(wrong.text()) >= 500:
         assert wrong.encoding == "br"
+
+
+def test_participant_form_cold_and_warm(server, routes):
+    browser = Browser(server.url)
+    browser.sign_in("unesco.dfp", "Tunis2005!")
+    loads = cold_load(browser, routes["form"])
+    assert len(loads) <= 4, [u for u, _w in loads]
+    assert total(loads) < 30 * KB, [(u, w.bytes) for u, w in loads]
+    warm = browser.get(routes["form"])
+    assert warm.status == 200 and warm.bytes < 8 * KB
 
 
 def test_error_pages_are_compressed(server):
