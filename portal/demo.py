@@ -37,6 +37,42 @@ def ensure_event(opens_on=None, closes_on=None):
     return event
 
 
+def _demo_details(n, nationality, status):
+    """Passport and travel data for a demo participant (the last draft is left incomplete)."""
+    if status == DRAFT and n == 2:
+        return {"date_of_birth": dt.date(1975, 5, 17)}
+    number = "%s%07d" % (nationality, 4500000 + 1371 * n)
+    return {
+        "date_of_birth": dt.date(1937 + 11 * n, 1 + n, 2 + n),
+        "passport_number": number,
+        "passport_key": number,
+        "passport_country": nationality,
+        "passport_expiry": dt.date(2009, 3, 31),
+        "email": "participant%d@unesco.example" % (n + 1),
+        "mobile": "+3314568%04d" % (1000 + n),
+        "arrival_date": dt.date(2005, 11, 15),
+        "departure_date": dt.date(2005, 11, 19),
+        "visa_required": n == 2,
+        "visa_place": "Embassy of Tunisia, Amman" if n == 2 else "",
+    }
+
+
+def _demo_portrait(n):
+    """A plain badge-like portrait drawn with Pillow (a head and shoulders on a light ground)."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (600, 800), (225, 232, 240))
+    draw = ImageDraw.Draw(image)
+    skin = [(224, 184, 150), (198, 150, 110), (150, 105, 75)][n % 3]
+    draw.ellipse((80, 560, 520, 1000), fill=[(40, 50, 80), (90, 40, 50), (40, 80, 60)][n % 3])
+    draw.ellipse((190, 180, 410, 470), fill=skin)
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=85)
+    return out.getvalue()
+
+
 def load():
     """Load the demo data; return a short report."""
     today = utcnow().date()
@@ -66,8 +102,8 @@ def load():
                 ("ms", "LEFÈVRE", "Hélène", "f", "Focal point", False, "FR", DRAFT),
                 ("dr", "AL-HASHIMI", "Layla", "f", "Programme specialist", False, "JO", DRAFT),
             ]
-            for title, family, given, gender, function, head, nat, status in people:
-                Participant.create(
+            for n, (title, family, given, gender, function, head, nat, status) in enumerate(people):
+                participant = Participant.create(
                     organization=unesco,
                     courtesy_title=title,
                     family_name=family,
@@ -80,5 +116,10 @@ def load():
                     submitted_at=utcnow() if status == SUBMITTED else None,
                     created_by=coordinator,
                     updated_by=coordinator,
+                    **_demo_details(n, nat, status),
                 )
+                if status == SUBMITTED or n == 1:
+                    from .services.photos import process, store
+
+                    store(participant, process(_demo_portrait(n), 5 * 1024 * 1024))
     return report
