@@ -420,14 +420,18 @@ class _Coordinator:
 
 
 def _per_organization(build):
-    """Return ``run(account)``: ``build(scope)`` with its SQL built once for coordinators
-    (portal/prepared.py), or built every time for other accounts."""
-    query = prepared(lambda organization_id: build(participants_for(_Coordinator(organization_id))))
+    """Return ``run(account, *values)``: ``build(scope, *values)`` with its SQL built once for
+    coordinators (portal/prepared.py), or built every time for other accounts."""
+    query = prepared(
+        lambda organization_id, *values: build(
+            participants_for(_Coordinator(organization_id)), *values
+        )
+    )
 
-    def run(account):
+    def run(account, *values):
         if account.is_secretariat or not account.organization_id:
-            return build(participants_for(account)).execute()
-        return query.cursor_wrapper(account.organization_id)
+            return build(participants_for(account), *values).execute()
+        return query.cursor_wrapper(account.organization_id, *values)
 
     return run
 
@@ -533,15 +537,10 @@ def _missing(account):
     return Missing(shown, count)
 
 
-def page_of(account, page=1, per_page=25):
-    """Return ``(participants, total, pages, page)``: one page of the delegation, the head
-    first, then by name, withdrawn last; each with ``photo_digest`` (None without a photo)."""
-    query = participants_for(account)
-    total = query.count()
-    pages = max(1, -(-total // per_page))
-    page = min(max(1, page), pages)
-    rows = list(
-        query.select(Participant, Photo.digest.alias("photo_digest"))
+_page_total = _per_organization(lambda scope: scope.select(fn.COUNT(Participant.id)).tuples())
+_page_rows = _per_organization(
+    lambda scope, limit, offset: (
+        scope.select(Participant, Photo.digest.alias("photo_digest"))
         .join(Photo, JOIN.LEFT_OUTER, on=(Photo.participant == Participant.id))
         .order_by(
             Case(None, [(Participant.status == WITHDRAWN, 1)], 0),
@@ -550,9 +549,20 @@ def page_of(account, page=1, per_page=25):
             Participant.given_names,
             Participant.id,
         )
-        .paginate(page, per_page)
+        .limit(limit)
+        .offset(offset)
         .objects()
     )
+)
+
+
+def page_of(account, page=1, per_page=25):
+    """Return ``(participants, total, pages, page)``: one page of the delegation, the head
+    first, then by name, withdrawn last; each with ``photo_digest`` (None without a photo)."""
+    total = next(iter(_page_total(account)))[0]
+    pages = max(1, -(-total // per_page))
+    page = min(max(1, page), pages)
+    rows = list(_page_rows(account, per_page, (page - 1) * per_page))
     return rows, total, pages, page
 
 
