@@ -512,3 +512,47 @@ def test_an_email_triggered_in_french_reaches_an_arabic_coordinator_in_arabic(
     french = _catalog("fr")
     assert french.get("WSIS Tunis registration service").string not in body
     assert not leftovers(body, [(p, re.compile(re.escape(p))) for p in ("secretariat has made",)])
+
+
+def test_a_decision_by_a_french_speaking_secretariat_reaches_an_arabic_coordinator_in_arabic(
+    app, client, auth, demo, smtp_server
+):
+    from portal.models import SUBMITTED, Organization, Participant, utcnow
+
+    with app.app_context(), database.connection_context():
+        las = Organization.get(Organization.code == "LAS")
+        participant = Participant.create(
+            organization=las,
+            family_name="BEN SALEM",
+            given_names="Amira",
+            courtesy_title="ms",
+            status=SUBMITTED,
+            submitted_at=utcnow(),
+        )
+    assert auth.login("secretariat", "Secretariat-2005").status_code == 303
+    choose(client, "fr")
+    page = client.get("/secretariat/participants/%d" % participant.id)
+    assert _lang(page) == ("fr", "ltr")
+    response = client.post(
+        "/secretariat/participants/%d/decision" % participant.id,
+        data={
+            "csrf_token": csrf_token(page.get_data(as_text=True)),
+            "decision": "reject",
+            "reason": "passport_invalid",
+            "version": participant.version,
+        },
+    )
+    assert response.status_code == 303
+    flashed = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "La demande de Amira BEN SALEM est refusée." in flashed  # the reviewer's French
+    assert len(smtp_server) == 1
+    message = smtp_server[0]
+    arabic = _catalog("ar")
+    subject = arabic.get("WSIS Tunis registration: %(name)s is not accredited").string
+    assert message["Subject"] == subject % {"name": "Amira BEN SALEM"}
+    body = message.get_content()
+    assert arabic.get("The passport is not valid for the dates of the summit.").string in body
+    assert arabic.get("You can correct the registration and submit it again.").string in body
+    assert "جامعة الدول العربية" in body or "Ligue des États arabes" in body  # LAS, by name
+    french = _catalog("fr")
+    assert french.get("The passport is not valid for the dates of the summit.").string not in body
