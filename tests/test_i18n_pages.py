@@ -556,3 +556,12 @@ def test_a_decision_by_a_french_speaking_secretariat_reaches_an_arabic_coordinat
     assert "جامعة الدول العربية" in body or "Ligue des États arabes" in body  # LAS, by name
     french = _catalog("fr")
     assert french.get("The passport is not valid for the dates of the summit.").string not in body
+
+
+def test_the_secretariat_sees_country_names_in_the_page_language(client, auth, demo):
+    auth.login("secretariat", "Secretariat-2005")
+    for language, japan in (("ar", "اليابان"), ("fr", "Japon"), ("en", "Japan")):
+        choose(client, language)
+        html = client.get("/secretariat/queue").get_data(as_text=True)
+        assert "MATSUURA" in html  # the demo's head of delegation, born in Japan
+        assert "· %s" % japan in html, language
