@@ -263,8 +263,7 @@ def _row(participant, form=None, message=None, decided=False, status=200):
         .where(Participant.id == participant.id)
         .get()
     )
-    photo = Photo.select(Photo.digest).where(Photo.participant == participant.id).first()
-    participant.photo_digest = photo.digest if photo else None
+    review.attach_photo_digests([participant])
     return render_page(
         "secretariat/queue.html",
         "row",
@@ -291,8 +290,7 @@ def _participant_page(participant, form=None, status=200):
         .where(Participant.id == participant.id)
         .get()
     )
-    photo = Photo.select(Photo.digest).where(Photo.participant == participant.id).first()
-    participant.photo_digest = photo.digest if photo else None
+    review.attach_photo_digests([participant])
     form = form or DecisionForm(version=participant.version)
     return render_page(
         "secretariat/participant.html",

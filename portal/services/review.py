@@ -226,14 +226,12 @@ def duplicates_for(participants):
 def queue(page=1, organization_id=None, text=""):
     """Return ``(participants, total)``: submitted participants, oldest submission first.
 
-    Each participant carries its organization and ``photo_digest`` (None without a photo);
-    no query per row.
+    Each participant carries its organization and ``photo_digest`` (None without a photo):
+    three queries for the page, whatever its length.
     """
     query = (
-        Participant.select(Participant, Organization, Photo.digest.alias("photo_digest"))
+        Participant.select(Participant, Organization)
         .join(Organization)
-        .switch(Participant)
-        .join(Photo, JOIN.LEFT_OUTER)
         .where(Participant.status == SUBMITTED)
     )
     if organization_id:
@@ -243,11 +241,26 @@ def queue(page=1, organization_id=None, text=""):
         query = query.where(_participant_matches(text) | _organization_matches(text))
     total = query.count()
     rows = list(
-        query.order_by(Participant.submitted_at, Participant.id)
-        .paginate(max(1, page), QUEUE_PAGE_SIZE)
-        .objects()
+        query.order_by(Participant.submitted_at, Participant.id).paginate(
+            max(1, page), QUEUE_PAGE_SIZE
+        )
     )
+    attach_photo_digests(rows)
     return rows, total
+
+
+def attach_photo_digests(participants):
+    """Set ``photo_digest`` on each participant (one query for the list)."""
+    digests = {}
+    if participants:
+        digests = dict(
+            Photo.select(Photo.participant, Photo.digest)
+            .where(Photo.participant.in_([p.id for p in participants]))
+            .tuples()
+        )
+    for participant in participants:
+        participant.photo_digest = digests.get(participant.id)
+    return participants
 
 
 def passport_valid(participant, event):
@@ -621,9 +634,7 @@ def search_accounts(text="", page=1):
             | _organization_matches(text)
         )
     total = query.count()
-    accounts = list(
-        query.order_by(Account.username_key).paginate(max(1, page), PAGE_SIZE).objects()
-    )
+    accounts = list(query.order_by(Account.username_key).paginate(max(1, page), PAGE_SIZE))
     return accounts, total
 
 
@@ -647,9 +658,7 @@ def audit_log(action="", username="", organization_id=None, since=None, until=No
         )
     total = query.count()
     rows = list(
-        query.order_by(AuditLog.at.desc(), AuditLog.id.desc())
-        .paginate(max(1, page), PAGE_SIZE)
-        .objects()
+        query.order_by(AuditLog.at.desc(), AuditLog.id.desc()).paginate(max(1, page), PAGE_SIZE)
     )
     return rows, total
 
