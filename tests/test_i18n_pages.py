@@ -215,9 +215,11 @@ def demo(app, runner):
         from portal.models import Organization, Participant
 
         for p in Participant.select():
-            names.update(filter(None, (p.family_name, p.given_names, p.full_name)))
+            names.update(filter(None, (p.family_name, p.given_names, p.full_name, p.function)))
         for o in Organization.select():
             names.update(filter(None, (o.name_fr, o.name_en)))
+        for a in Account.select():
+            names.update(filter(None, (a.full_name, a.username if "." in a.username else "")))
     return {"names": names}
 
 
