@@ -118,3 +118,18 @@ def test_submission_key_of_another_account_gives_nothing(client, app, auth, vict
     assert "BENALI" not in page
     assert re.search(r"OTHER|No participants yet", page)
     untouched(app, p=victim["p"])
+
+
+def test_secretariat_sees_the_photo_other_coordinators_do_not(
+    app, client, auth, victim, make_account
+):
+    p, digest = victim["p"], victim["digest"]
+    url = "/photos/%d/%s.jpg" % (p.id, digest)
+    assert client.get(url).status_code == 404  # WHO's coordinator
+    auth.logout()
+    assert client.get(url).status_code in (302, 303)  # anonymous: sign in first
+    make_account("registry", role="secretariat")
+    auth.login("registry", PASSWORD)
+    response = client.get(url)
+    assert response.status_code == 200 and response.mimetype == "image/jpeg"
+    assert response.headers["Cache-Control"].startswith("private")
