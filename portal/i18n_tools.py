@@ -158,7 +158,8 @@ def updated_catalog(template, language, directory=TRANSLATIONS):
     path = po_path(language, directory)
     if os.path.exists(path):
         with open(path, "rb") as fh:
-            catalog = read_po(fh, locale=language)
+            # A damaged file stops here rather than being "repaired" by dropping entries.
+            catalog = read_po(fh, locale=language, abort_invalid=True)
     else:
         catalog = Catalog(
             locale=language,
@@ -201,17 +202,30 @@ def extract(directory=TRANSLATIONS, root=ROOT, out=sys.stdout):
     """Update the three catalogues from the code; rewrite a file only if its content changed."""
     template = extract_template(root)
     print("%d strings in the code" % len(template), file=out)
+    status = 0
     for language in LANGUAGES:
         path = po_path(language, directory)
-        old = None
-        if os.path.exists(path):
-            with open(path, "rb") as fh:
-                old = fh.read()
-            with open(path, "rb") as fh:
-                before = {_key(m) for m in read_po(fh, locale=language) if m.id}
-        else:
-            before = set()
-        catalog = updated_catalog(template, language, directory)
+        old, before = None, set()
+        problems = msgfmt_errors(path)[1] if os.path.exists(path) else []
+        if problems:
+            # Babel reads some damaged files without a word (dropping a character of a string
+            # with a missing quote): a file msgfmt rejects is left alone, to be fixed first.
+            for line, problem in problems:
+                print("%s:%s: %s" % (display(path), line or "?", problem), file=out)
+            print("%s: not updated: fix the errors above first" % display(path), file=out)
+            status = 1
+            continue
+        try:
+            if os.path.exists(path):
+                with open(path, "rb") as fh:
+                    old = fh.read()
+                previous = read_po(io.BytesIO(old), locale=language, abort_invalid=True)
+                before = {_key(m) for m in previous if m.id}
+            catalog = updated_catalog(template, language, directory)
+        except PoFileError as exc:
+            print("%s: not updated, the file is damaged: %s" % (display(path), exc), file=out)
+            status = 1
+            continue
         new = render_po(catalog)
         if old is not None and _normalized(old) == _normalized(new):
             print("%s: unchanged" % display(path), file=out)
@@ -225,7 +239,7 @@ def extract(directory=TRANSLATIONS, root=ROOT, out=sys.stdout):
             % (display(path), len(after - before), len(before - after), len(after), untranslated),
             file=out,
         )
-    return 0
+    return status
 
 
 def _key(message):
@@ -691,6 +705,12 @@ def check(directory=TRANSLATIONS, strict=False, out=sys.stdout):
 def compile_all(directory=TRANSLATIONS, out=sys.stdout):
     """Check each catalogue and compile the sound ones; a broken one keeps its old .mo."""
     status = 0
+    if not shutil.which("msgfmt"):
+        print(
+            "note: msgfmt (GNU gettext) is not installed: the files' syntax is checked less "
+            "thoroughly (make test installs it)",
+            file=out,
+        )
     for language in LANGUAGES:
         report, catalog = check_language(language, directory)
         for line in report.lines():

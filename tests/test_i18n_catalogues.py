@@ -389,3 +389,17 @@ def test_an_alias_the_extractor_does_not_know_fails_the_check(tmp_path):
     found = i18n_tools.unknown_aliases(str(tmp_path))
     assert len(found) == 1 and "lazy_ngettext imported as plural" in found[0]
     assert i18n_tools.unknown_aliases() == []
+
+
+def test_extract_leaves_a_damaged_catalogue_alone(translations):
+    fr = translations / "fr" / "LC_MESSAGES" / "messages.po"
+    lines = po_lines(fr)
+    broken = entry_line(fr, "Sign out") + 1
+    lines[broken - 1] = lines[broken - 1].rstrip('"')  # a lost closing quote
+    fr.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    damaged = fr.read_bytes()
+    out = io.StringIO()
+    assert i18n_tools.extract(str(translations), out=out) == 1
+    assert "end-of-line within string" in out.getvalue()
+    assert "fr/LC_MESSAGES/messages.po: not updated" in out.getvalue()
+    assert fr.read_bytes() == damaged  # not "repaired" by dropping a letter
