@@ -286,6 +286,13 @@ def test_sign_in_and_error_pages_are_in_the_page_language(
         if status == 303:
             continue
         assert_page_language(path, response.get_data(as_text=True), language, foreign_fragments, [])
+    fragment = client.get("/nowhere", headers={"HX-Request": "true"})
+    assert fragment.status_code == 404 and "<html" not in fragment.get_data(as_text=True)
+    body = fragment.get_data(as_text=True)
+    assert_page_language("/nowhere (HTMX)", body, language, foreign_fragments, [], whole_page=False)
+    assert {"fr": "Page introuvable", "ar": "الصفحة غير موجودة", "en": "Page not found"}[
+        language
+    ] in body
     # A sign-in sent empty: WTForms' own "required" message in the page's language.
     page = client.get("/login").get_data(as_text=True)
     response = client.post("/login", data={"csrf_token": csrf_token(page)})
