@@ -700,3 +700,17 @@ def test_accredited_participant_is_not_resubmitted_by_a_plain_save(
     assert 'name="submit"' not in html
     post_form(signed_in, _form_of(p, special_needs="Vegetarian", submit="1"), url=url)
     assert one(signed_in.application, p.id).status == ACCREDITED
+
+
+def test_htmx_submit_refused_still_adds_the_saved_draft_row(signed_in):
+    form = open_form(signed_in, NEW + "?in_list=1", headers=HX)
+    response = post_form(
+        signed_in, {"family_name": "Half", "submit": "1", "in_list": "1"}, headers=HX, form=form
+    )
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422
+    (p,) = rows(signed_in.application)
+    assert body.lstrip().startswith("<form")
+    assert 'action="/delegation/participants/%d"' % p.id in body  # the form now edits it
+    assert '<hx-partial hx-target="#plist-body" hx-swap="afterbegin"><tr id="p-%d"' % p.id in body
+    assert "Draft: <strong>1</strong>" in body

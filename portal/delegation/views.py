@@ -265,11 +265,14 @@ def _save(participant_id):
         form = _form(saved, formdata=MultiDict())
         form.load(saved)
         _mark_missing(form, saved)
+        saved.photo_digest = participants_photo(saved)
+        # In the list, the saved draft's row appears (or changes) behind the form.
         return _render_form(
             form,
             saved,
             422,
             _("Saved as a draft, but not submitted: %(reason)s", reason=submit_error),
+            row_update="created" if saved.was_created else "updated",
         )
     return _saved_response(saved, replayed=replayed)
 
