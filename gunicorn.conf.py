@@ -1,5 +1,6 @@
 """gunicorn settings for the portal, from the environment (see README: Deployment)."""
 
+import ctypes
 import multiprocessing
 import os
 
@@ -18,3 +19,16 @@ errorlog = "-"
 # Never log query strings: they may carry one-time tokens.
 access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+def post_fork(server, worker):
+    """glibc's allocator in each worker: blocks of 1 MiB or more (argon2's 19 MiB for a sign-in)
+    straight from the system and back to it when freed, and two arenas rather than eight per
+    core for the threads, so a worker's memory falls back after a burst of sign-ins."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc
+        return
+    m_mmap_threshold, m_arena_max = -3, -8
+    libc.mallopt(m_mmap_threshold, 1024 * 1024)
+    libc.mallopt(m_arena_max, 2)

@@ -242,7 +242,7 @@ def argon2_costs(rounds=10):
     return results
 
 
-def sign_in_load(server, username, password, duration, connections=8):
+def sign_in_load(server, username, password, duration, connections=16):
     """Sign in over and over with wrk (POST /login); return (result, CPU ms per sign-in)."""
     client = Client(server.url)
     page = client.get("/login").text()
@@ -407,7 +407,8 @@ def main(argv=None):
                 failures.append("argon2 verification %.1f ms of CPU" % ms)
         table(cost_rows, ["parameters", "CPU ms", ""])
         print()
-        result, cpu_ms = sign_in_load(portal, username, password, args.duration)
+        with RssSampler(portal) as sign_in_rss:
+            result, cpu_ms = sign_in_load(portal, username, password, args.duration)
         table(
             [
                 (
@@ -424,6 +425,11 @@ def main(argv=None):
         )
         if cpu_ms >= SIGN_IN_CPU_MS:
             failures.append("a sign-in costs %.1f ms of CPU" % cpu_ms)
+        peaks = ", ".join("%.1f" % (kib / 1024) for _pid, kib in sorted(sign_in_rss.peak.items()))
+        print("portal workers' peak RSS during the sign-ins (MB): %s" % peaks)
+        for pid, kib in sign_in_rss.peak.items():
+            if kib / 1024 >= TARGET_RSS_MB:
+                failures.append("worker %d: %.1f MB resident during sign-ins" % (pid, kib / 1024))
     print()
     if failures:
         print("TARGETS MISSED:\n  " + "\n  ".join(failures))

@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import os
 import re
+import threading
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -71,7 +72,33 @@ def hasher():
 
 @functools.lru_cache(maxsize=8)
 def _hasher(time_cost, memory_cost, parallelism):
-    return PasswordHasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism)
+    return _Bounded(
+        PasswordHasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism)
+    )
+
+
+#: Each argon2 computation holds ARGON2_MEMORY_KIB (19 MiB) while it runs: a burst of sign-ins on
+#: every thread of a worker took it past 200 MB (bench/server.py). One at a time per worker (by
+#: default) keeps a worker under 100 MB, and the workers together still keep every core busy.
+_SLOTS = threading.BoundedSemaphore(int(os.environ.get("PORTAL_ARGON2_CONCURRENCY", "1")))
+
+
+class _Bounded:
+    """A PasswordHasher whose hash and verify wait for one of the worker's argon2 slots."""
+
+    def __init__(self, hasher):
+        self._hasher = hasher
+
+    def __getattr__(self, name):
+        return getattr(self._hasher, name)
+
+    def hash(self, password):
+        with _SLOTS:
+            return self._hasher.hash(password)
+
+    def verify(self, stored, password):
+        with _SLOTS:
+            return self._hasher.verify(stored, password)
 
 
 def hash_password(password):
