@@ -40,6 +40,8 @@ CHROME_FLAGS = (
 )
 CATEGORIES = ("performance", "accessibility", "best-practices")
 TARGETS = {"performance": 95, "accessibility": 100, "best-practices": 95}
+#: Other pages of the coordinator (``--extra``), signed in like the dashboard.
+EXTRA_PAGES = {"participants": "/delegation/participants", "form": "/delegation/participants/new"}
 
 
 def lighthouse_command():
@@ -105,6 +107,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--languages", default="fr", help="comma-separated: fr,en,ar")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument(
+        "--extra", nargs="*", default=[], choices=sorted(EXTRA_PAGES), help="more pages to audit"
+    )
     args = parser.parse_args(argv)
     if not os.path.exists(CHROMIUM):
         sys.exit("Debian's chromium is not installed (make lighthouse installs it)")
@@ -126,10 +131,11 @@ def main(argv=None):
             # dashboard (their account's language).
             anonymous = Client(server.url, language=language)
             anonymous.get("/language/%s?next=/login" % language)
+            signed_in = {"Cookie": client.cookie_header()}
             pages = [
                 ("sign-in", "/login", {"Cookie": anonymous.cookie_header()}),
-                ("dashboard", "/delegation", {"Cookie": client.cookie_header()}),
-            ]
+                ("dashboard", "/delegation", signed_in),
+            ] + [(name, EXTRA_PAGES[name], signed_in) for name in args.extra]
             for label, path, headers in pages:
                 output = os.path.join(workdir, "%s-%s.json" % (language, label))
                 report = run_lighthouse(command, server.url + path, headers, output)
