@@ -155,6 +155,7 @@ def test_invalid_input_returns_422_with_messages_next_to_fields_and_values_kept(
             departure_date="2005-11-14",
             special_needs="Wheelchair access",
         ),
+        photo=jpeg(),
     )
     html = response.get_data(as_text=True)
     assert response.status_code == 422
@@ -165,8 +166,9 @@ def test_invalid_input_returns_422_with_messages_next_to_fields_and_values_kept(
     assert 'id="mobile-error"' in html and "international form" in html
     assert 'id="passport_expiry-error"' in html and "after the summit" in html
     assert 'id="departure_date-error"' in html and "before the arrival" in html
-    # What was typed is still there.
+    # What was typed is still there; the photo (a browser never shows it again) is asked for.
     assert 'value="Müller 3"' in html and "Wheelchair access" in html
+    assert "The photo was not saved: choose it again" in html
     assert rows(signed_in.application) == []
 
 

@@ -202,10 +202,16 @@ def _save(participant_id):
         done = participants.get_participant(account, previous.object_id)
         done.submit_error = None
         return _saved_response(done, replayed=True)
+    upload = form.photo.data
     if not form.validate():
+        if upload and getattr(upload, "filename", None):
+            # A browser never shows a chosen file again: say so rather than lose it silently.
+            form.photo.errors = [
+                *form.photo.errors,
+                _("The photo was not saved: choose it again once the form is corrected."),
+            ]
         return _render_form(form, participant, 422)
     photo = None
-    upload = form.photo.data
     if upload and getattr(upload, "filename", None) is not None:
         data = upload.read(current_app.config["MAX_PHOTO_BYTES"] + 1)
         if data:
