@@ -150,7 +150,7 @@ def test_gzip_for_clients_without_brotli(server):
     browser = Browser(server.url, accept_encoding="gzip, deflate")
     loads = cold_load(browser, "/login")
     assert [w.encoding for _u, w in loads] == ["gzip"] * len(loads)
-    assert "Sign in" in loads[0][1].text() or "Connexion" in loads[0][1].text()
+    assert 'name="password"' in loads[0][1].text()
     plain = Browser(server.url, accept_encoding="identity").get(loads[1][0])
     assert plain.encoding is None and plain.body.decode().startswith(":root")
 
@@ -190,7 +190,8 @@ def test_participant_list_of_300_warm_under_8_kb(server, routes, app):
     browser = Browser(server.url)
     browser.sign_in("unesco.dfp", "Tunis2005!")
     loads = cold_load(browser, routes["list"])
-    assert len(loads) <= 4 and total(loads) < 30 * KB, [(u, w.bytes) for u, w in loads]
+    # The list has no request budget (its photo thumbnails load lazily), only a byte one.
+    assert total(loads) < 30 * KB, [(u, w.bytes) for u, w in loads]
     warm = browser.get(routes["list"])
     assert warm.status == 200 and warm.bytes < 8 * KB
     dashboard = browser.get(routes["dashboard"])
@@ -230,6 +231,21 @@ def test_participant_form_cold_and_warm(server, routes):
     assert total(loads) < 30 * KB, [(u, w.bytes) for u, w in loads]
     warm = browser.get(routes["form"])
     assert warm.status == 200 and warm.bytes < 8 * KB
+
+
+def test_an_invalid_participant_fragment_is_under_3_kb(server, routes):
+    """Saving an invalid participant through HTMX answers 422 with the form: under 3 KB."""
+    browser = Browser(server.url)
+    browser.sign_in("unesco.dfp", "Tunis2005!")
+    page = browser.get(routes["form"]).text()
+    action = re.search(r'<form[^>]+action="(/delegation/participants[^"]*)"', page).group(1)
+    token = CSRF_RE.search(page).group(1)
+    invalid = {"csrf_token": token, "family_name": "Гагарин", "email": "not an address"}
+    answer = browser.post(action, invalid, **{"HX-Request": "true"})
+    assert answer.status == 422, (action, answer.headers)
+    assert 'class="error"' in answer.text()
+    assert answer.bytes < 3 * KB
+    assert answer.encoding in ("br", None)
 
 
 def test_error_pages_are_compressed(server):
