@@ -279,6 +279,8 @@ def test_static_files_are_immutable_precompressed_and_cookie_free(server):
     # The stylesheet is minified when the portal starts.
     css = Browser(server.url, "identity").get(next(u for u in urls if u.endswith(".css")))
     assert b"/*" not in css.body and b"\n  " not in css.body
+    # No web fonts: the system's fonts (Arabic included) are used.
+    assert b"@font-face" not in css.body and b"url(" not in css.body
 
 
 def test_revisiting_an_unchanged_page_costs_a_304_and_its_form_still_works(server, routes):
