@@ -87,13 +87,18 @@ class ParticipantForm(FlaskForm):
         _l("Family name (as in the passport)"),
         validators=[InputRequired(), Length(max=150), latin_letters],
         filters=[_strip],
-        render_kw={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"},
+        render_kw={
+            "autocomplete": "off",
+            "autocapitalize": "characters",
+            "spellcheck": "false",
+            "dir": "ltr",
+        },
     )
     given_names = StringField(
         _l("Given names (as in the passport)"),
         validators=[Optional(), Length(max=150), latin_letters],
         filters=[_strip],
-        render_kw={"autocomplete": "off", "spellcheck": "false"},
+        render_kw={"autocomplete": "off", "spellcheck": "false", "dir": "ltr"},
     )
     family_name_original = StringField(
         _l("Family name in the original script"),
@@ -119,7 +124,12 @@ class ParticipantForm(FlaskForm):
     passport_number = StringField(
         _l("Passport number"),
         validators=[Optional(), passport_number],
-        render_kw={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"},
+        render_kw={
+            "autocomplete": "off",
+            "autocapitalize": "characters",
+            "spellcheck": "false",
+            "dir": "ltr",
+        },
     )
     passport_country = SelectField(_l("Passport issued by"), validators=[Optional()])
     passport_expiry = DateField(_l("Passport expiry date"), validators=[Optional()])
@@ -127,7 +137,7 @@ class ParticipantForm(FlaskForm):
         _l("E-mail"),
         validators=[Optional(), Length(max=254), Email(check_deliverability=False)],
         filters=[lambda v: v.strip() if isinstance(v, str) else v],
-        render_kw={"autocomplete": "off"},
+        render_kw={"autocomplete": "off", "dir": "ltr"},
     )
     mobile = TelField(
         _l("Mobile phone"),
