@@ -23,7 +23,8 @@ from werkzeug.exceptions import NotFound
 
 from ..access import coordinator_only, login_redirect, signed_in
 from ..errors import render_error
-from ..models import STATUSES, Event, Photo
+from ..models import STATUSES, Event, Organization, Photo
+from ..prepared import prepared
 from ..services import DomainError, idempotency, participants, registration
 from ..services.countries import countries, country_name
 from ..services.photos import PhotoError
@@ -40,8 +41,15 @@ def _account():
     return current_user._get_current_object()
 
 
+# Run on every delegation page: their SQL is built once (portal/prepared.py).
+_first_event = prepared(lambda: Event.select().order_by(Event.id).limit(1))
+_organization_by_id = prepared(
+    lambda organization_id: Organization.select().where(Organization.id == organization_id).limit(1)
+)
+
+
 def _event():
-    return Event.select().order_by(Event.id).first()
+    return _first_event.first()
 
 
 def _is_htmx():
@@ -76,7 +84,7 @@ def _context():
     account = _account()
     event = _event()
     return {
-        "organization": account.organization,
+        "organization": _organization_by_id.first(account.organization_id),
         "event": event,
         "state": event.registration_state() if event else "open",
         "summary": participants.summary(account),
