@@ -238,3 +238,27 @@ def test_withdraw_and_delete_ask_for_confirmation(phone, demo_server):
     # The counts were swapped too: one draft left (in Arabic digits or not).
     assert page.locator("#counts li strong").first.inner_text() in ("1", "١")
     assert page.locator("#plist-body tr").count() == 1
+
+
+@pytest.mark.browser
+def test_a_file_beyond_the_request_limit_keeps_the_form(phone, demo_server):
+    """A photo larger than the server accepts at all (413): a message, the form as typed."""
+    import os
+
+    base = demo_server.url
+    page = phone(javascript=True, language="fr")
+    sign_in(page, base, "fr")
+    page.goto(base + "/delegation/participants")
+    page.click("a[href='/delegation/participants/new']")
+    page.wait_for_selector("#editor form")
+    page.fill("#family_name", "Lourd")
+    page.fill("#special_needs", "Fauteuil roulant")
+    huge = os.urandom(9 * 1024 * 1024)
+    page.set_input_files(
+        "#photo", files=[{"name": "huge.jpg", "mimeType": "image/jpeg", "buffer": huge}]
+    )
+    page.click("button[name=save]")
+    page.wait_for_selector("#editor form .too-large:not([hidden])")
+    assert page.input_value("#family_name") == "Lourd"
+    assert page.input_value("#special_needs") == "Fauteuil roulant"
+    assert page.locator("#plist-body tr").count() == 0
