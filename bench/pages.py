@@ -117,12 +117,14 @@ class Wire:
         request_id = event["requestId"]
         redirect = event.get("redirectResponse")
         if redirect and request_id in self.requests:
-            # The redirect (a 303 after a POST) was a request of its own on the wire.
+            # The redirect (a 303 after a POST) was a request of its own on the wire: it keeps
+            # its place, the request it leads to comes after it.
             previous = self.requests.pop(request_id)
             previous.update(bytes=redirect.get("encodedDataLength", 0), done=True)
             previous["status"] = redirect.get("status")
-            self.requests[request_id + "/%d" % len(self.order)] = previous
-            self.order.append(request_id + "/%d" % len(self.order))
+            key = "%s/%d" % (request_id, len(self.order))
+            self.requests[key] = previous
+            self.order[self.order.index(request_id)] = key
         entry = self._entry(request_id)
         entry["url"] = event["request"]["url"]
         entry["method"] = event["request"]["method"]
@@ -380,6 +382,23 @@ def check_budgets(language, journey):
     return problems
 
 
+def print_requests(journey):
+    for row in journey.rows:
+        print("  %s:" % row["page"])
+        for entry in row["detail"]:
+            print(
+                "    %-4s %-60s %s %-10s %6d %s"
+                % (
+                    entry["method"],
+                    _path(entry["url"])[:60],
+                    entry["status"],
+                    entry["type"],
+                    entry["bytes"],
+                    entry.get("encoding") or "",
+                )
+            )
+
+
 def print_journey(language, journey, throttle):
     print()
     print("== %s%s" % (language, " (Regular 2G)" if throttle else " (no throttling)"))
@@ -417,6 +436,7 @@ def main(argv=None):
     )
     parser.add_argument("--languages", default="fr,en,ar")
     parser.add_argument("--url", help="measure a portal already running here (with demo data)")
+    parser.add_argument("--detail", action="store_true", help="print every request of each step")
     args = parser.parse_args(argv)
     throttle = not args.check_bytes
 
@@ -453,6 +473,8 @@ def main(argv=None):
                 for language in args.languages.split(","):
                     journey = run_journey(browser, base_url, language, routes, throttle)
                     print_journey(language, journey, throttle)
+                    if args.detail:
+                        print_requests(journey)
                     problems += check_budgets(language, journey)
                     if throttle:
                         for row in journey.rows:
