@@ -31,13 +31,20 @@ def org_a(make_org):
     return make_org("ORGA", name_en="Organization A")
 
 
+def english_client(app):
+    """A client whose browser asks for English, the language these assertions are written in."""
+    client = app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return client
+
+
 def error_of(response):
     match = re.search(r'id="login-error">([^<]*)<', response.get_data(as_text=True))
     return match.group(1) if match else None
 
 
 def fresh_login(app, username, password, **extra):
-    client = app.test_client()
+    client = english_client(app)
     page = client.get("/login").get_data(as_text=True)
     data = {"csrf_token": csrf_token(page), "username": username, "password": password, **extra}
     return client.post("/login", data=data)
@@ -94,7 +101,7 @@ def test_failures_take_similar_time_with_real_argon2_cost(app, runner):
     }
     clients = {}
     for name in cases:
-        clients[name] = app.test_client()
+        clients[name] = english_client(app)
         page = clients[name].get("/login").get_data(as_text=True)
         clients[name].token = csrf_token(page)
     app.config["LOCKOUT_THRESHOLD"] = 10**6
@@ -225,7 +232,7 @@ def test_audit_records_sign_ins_failures_lockouts_and_never_secrets(
     fresh_login(app, "unesco.deputy", "wrong-Tunis")
     fresh_login(app, "Tunis2005!", "oops, password typed as username")
     # A password change and a link.
-    client = app.test_client()
+    client = english_client(app)
     page = client.get("/login").get_data(as_text=True)
     client.post(
         "/login",
@@ -352,7 +359,7 @@ def test_password_page_in_three_languages(app, client, auth, make_account, org_a
 
 
 def issue_link(app, username, send_email=False):
-    client = app.test_client()
+    client = english_client(app)
     page = client.get("/login").get_data(as_text=True)
     client.post(
         "/login",
@@ -394,6 +401,7 @@ def set_with_link(client, path, new, confirm=None, htmx=False):
 def test_password_link_emailed_lets_an_account_without_password_sign_in(
     app, demo, client, smtp_server
 ):
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
     assert fresh_login(app, "undp.wsis", "Programme-2005").status_code == 422
     url = issue_link(app, "undp.wsis", send_email=True)
     assert url.startswith(app.config["BASE_URL"] + "/password/set?token=")
@@ -440,10 +448,10 @@ def test_password_link_expires_and_a_new_one_replaces_the_old(app, demo, client)
 
 def test_password_link_htmx_path_and_it_ends_sessions(app, demo, client, auth):
     auth.login("oif_coord", "Francophonie-05")
-    signed_in = app.test_client()
+    signed_in = english_client(app)
     signed_in.set_cookie("portal_session", client.get_cookie("portal_session").value)
     path = issue_link(app, "oif_coord").replace(app.config["BASE_URL"], "")
-    visitor = app.test_client()
+    visitor = english_client(app)
     bad = set_with_link(visitor, path, "Francophonie-06", "Francophonie-07", htmx=True)
     assert bad.status_code == 422 and "<html" not in bad.get_data(as_text=True)
     good = set_with_link(visitor, path, "Francophonie-2006", htmx=True)
@@ -486,7 +494,7 @@ def test_only_the_secretariat_makes_links(app, demo, client, auth):
 
 @pytest.mark.parametrize("language", ["fr", "en", "ar"])
 def test_sign_in_page_is_tiny_and_needs_no_script(app, language):
-    client = app.test_client()
+    client = english_client(app)
     client.get("/language/" + language)
     page = client.get("/login", headers={"Accept-Encoding": "br, gzip"})
     assert page.status_code == 200
@@ -536,7 +544,7 @@ def test_wrong_current_passwords_lock_the_password_change_too(
 
 def test_password_pages_are_tiny_and_need_no_script(app, demo, client, auth):
     path = issue_link(app, "undp.wsis").replace(app.config["BASE_URL"], "")
-    visitor = app.test_client()
+    visitor = english_client(app)
     auth.login("unesco.dfp", "Tunis2005!")
     for who, url in ((visitor, path), (client, "/account/password")):
         page = who.get(url, headers={"Accept-Encoding": "br"})

@@ -38,6 +38,8 @@ class Browser:
     def __init__(self, base):
         self.base = base
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+        # The assertions read English messages.
+        self.opener.addheaders = [("Accept-Language", "en")]
 
     def get(self, path):
         return self._open(path)
