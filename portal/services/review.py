@@ -32,7 +32,7 @@ from ..models import (
     utcnow,
 )
 from . import DomainError, audit, notifications
-from .participants import SECRETARIAT_MOVES, accredit, lock_organization, reject
+from .participants import SECRETARIAT_MOVES, accredit, lock_organization, passport_key, reject
 
 log = logging.getLogger(__name__)
 
@@ -76,12 +76,6 @@ def _like(text):
 def _contains(column, text):
     # ILIKE on PostgreSQL; LIKE (case-insensitive for ASCII) on SQLite.
     return column ** _like(text)
-
-
-def passport_key(number):
-    """Normalize a passport number the way ``Participant.passport_key`` is stored (letters and
-    digits only, upper-cased), so "ab-12 345" finds AB12345."""
-    return "".join(c for c in (number or "").upper() if c.isalnum())
 
 
 # -- Decisions ----------------------------------------------------------------------------------
