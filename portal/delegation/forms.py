@@ -24,6 +24,7 @@ from wtforms.validators import Email, InputRequired, Length, Optional, Validatio
 from ..i18n import current_language
 from ..models import COURTESY_TITLES, GENDERS
 from ..services.countries import countries
+from ..services.participants import EDITABLE
 
 #: Punctuation a name in a passport's machine-readable zone may be written with.
 NAME_PUNCTUATION = set(" '’-.")
@@ -263,27 +264,9 @@ class ParticipantForm(FlaskForm):
 
     def load(self, participant):
         """Fill the form from a stored participant (GET)."""
-        for name in (
-            "courtesy_title",
-            "family_name",
-            "given_names",
-            "family_name_original",
-            "given_names_original",
-            "gender",
-            "function",
-            "is_head",
-            "nationality",
-            "date_of_birth",
-            "passport_number",
-            "passport_country",
-            "passport_expiry",
-            "email",
-            "mobile",
-            "arrival_date",
-            "departure_date",
-            "visa_place",
-            "special_needs",
-        ):
+        for name in EDITABLE:
+            if name == "visa_required":
+                continue  # a yes/no choice on the form, a nullable boolean when stored
             getattr(self, name).data = getattr(participant, name)
         self.visa_required.data = {True: "yes", False: "no"}.get(participant.visa_required)
         self.version.data = str(participant.version)
