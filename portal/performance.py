@@ -3,7 +3,8 @@ pages with validators so that a revisit of an unchanged page costs a 304 of a fe
 
 Compression is Flask-Compress's (brotli where the client accepts it, else gzip). It leaves
 responses outside 200-299 alone; a 422 page carrying a form and its errors is as large as the
-page itself, so those are compressed here too.
+page itself, so those are compressed here too. A 304 and an HTMX fragment leave out the
+policy headers that only a document uses (the browser keeps the page's own): ~400 bytes each.
 
 The ETag of a page is a hash of its body. Every page with a form carries the CSRF token, which
 Flask-WTF signs with the current time, so two renders of the same page differ every second. The
