@@ -105,7 +105,7 @@ def lost_points(report):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--languages", default="fr", help="comma-separated: fr,en,ar")
+    parser.add_argument("--languages", default="fr,en,ar", help="comma-separated: fr,en,ar")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     parser.add_argument(
         "--extra", nargs="*", default=[], choices=sorted(EXTRA_PAGES), help="more pages to audit"
