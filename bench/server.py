@@ -51,6 +51,7 @@ TARGET_RATIO = 0.5
 TARGET_P99_MS = 100
 TARGET_RSS_MB = 100
 SIGN_IN_CPU_MS = 100
+SIGN_IN_CONNECTIONS = 16
 #: OWASP's argon2id minimum and its equivalents: (memory KiB, iterations, parallelism).
 OWASP_ARGON2 = [(47104, 1, 1), (19456, 2, 1), (12288, 3, 1), (9216, 4, 1), (7168, 5, 1)]
 
@@ -242,8 +243,9 @@ def argon2_costs(rounds=10):
     return results
 
 
-def sign_in_load(server, username, password, duration, connections=16):
+def sign_in_load(server, username, password, duration, connections=None):
     """Sign in over and over with wrk (POST /login); return (result, CPU ms per sign-in)."""
+    connections = connections or SIGN_IN_CONNECTIONS
     client = Client(server.url)
     page = client.get("/login").text()
     token = CSRF_RE.search(page).group(1)
@@ -413,7 +415,7 @@ def main(argv=None):
             [
                 (
                     "POST /login",
-                    8,
+                    SIGN_IN_CONNECTIONS,
                     "%.1f" % result["rps"],
                     "%.0f" % result["p50"],
                     "%.0f" % result["p99"],
