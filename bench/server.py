@@ -304,6 +304,7 @@ def main(argv=None):
         % (time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), os.cpu_count(), cpu_model())
     )
     print("database: %s; delegation of %s: %d participants" % (engine(env), username, delegation))
+    print("load average before the run: %.2f %.2f %.2f (a shared machine)" % os.getloadavg())
     print("pages: %s" % ", ".join("%s %s" % kv for kv in pages.items()))
     if "list" not in pages:
         print(
@@ -433,6 +434,7 @@ def main(argv=None):
             if kib / 1024 >= TARGET_RSS_MB:
                 failures.append("worker %d: %.1f MB resident during sign-ins" % (pid, kib / 1024))
     print()
+    print("load average after the run: %.2f %.2f %.2f" % os.getloadavg())
     if failures:
         print("TARGETS MISSED:\n  " + "\n  ".join(failures))
         return 1 if args.strict else 0
