@@ -210,10 +210,12 @@ class Journey:
         by_type = dict.fromkeys(COLUMNS, 0)
         for entry in requests:
             by_type[entry["type"]] += entry["bytes"]
-        timing = self.page.evaluate(
-            """() => { const n = performance.getEntriesByType('navigation')[0];
-                       return n ? [n.domContentLoadedEventEnd, n.loadEventEnd] : [0, 0]; }"""
-        )
+        timing = [None, None]
+        if navigation:
+            timing = self.page.evaluate(
+                """() => { const n = performance.getEntriesByType('navigation')[0];
+                           return n ? [n.domContentLoadedEventEnd, n.loadEventEnd] : [0, 0]; }"""
+            )
         row = {
             "page": label,
             "requests": len(requests),
@@ -338,7 +340,14 @@ def run_journey(browser, base_url, language, routes, throttle):
                 button = page.locator("form button[name=save]")
                 if button.count() == 0:
                     button = page.locator("form button.primary, form button[type=submit]")
-                button.first.click()
+                with page.expect_response(
+                    lambda r: r.request.method == "POST" and "/validate/" not in r.url
+                ) as answer:
+                    button.first.click()
+                target = answer.value.headers.get("hx-redirect")
+                if target:  # saved: htmx loads the list
+                    page.wait_for_url("**" + target.split("#")[0] + "*")
+                    page.wait_for_load_state("load")
 
             # Each field is checked by the server as it is left (an HTMX fragment each).
             journey.measure("fill participant (live checks)", fill, navigation=False)
