@@ -19,6 +19,8 @@ errorlog = "-"
 # Never log query strings: they may carry one-time tokens.
 access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# No control socket: its fixed path in the home folder is shared by every gunicorn on a host.
+control_socket_disable = True
 
 
 def post_fork(server, worker):
