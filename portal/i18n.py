@@ -6,11 +6,9 @@ then the browser's ``Accept-Language``, then French.
 
 import os
 import threading
-import unicodedata
 from urllib.parse import urlsplit
 
 import flask_babel
-from babel import Locale
 from flask import Blueprint, abort, current_app, has_request_context, redirect, request, session
 from flask_babel import get_locale
 from flask_login import current_user
@@ -87,37 +85,18 @@ def bdi(value):
     return Markup("<bdi>%s</bdi>") % escape(value if value is not None else "")
 
 
-def _is_country(code):
-    # ISO 3166 alpha-2 codes only: CLDR also names regions ("001"), groupings ("EU", "UN") and
-    # private-use codes ("QO", "XA", "ZZ").
-    return (
-        len(code) == 2
-        and code.isalpha()
-        and code.isupper()
-        and code not in {"EU", "EZ", "UN", "QO", "ZZ"}
-        and not code.startswith("X")
-    )
-
-
 def country_name(code, language=None):
     """The country's name in the page's language, from CLDR (the code itself if unknown)."""
-    if not code:
-        return ""
-    locale = Locale.parse(language or current_language())
-    return locale.territories.get(code.upper(), code)
+    from .services.countries import country_name as name_in
 
-
-def _sort_key(text):
-    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().casefold() or text
+    return name_in(code, language or current_language())
 
 
 def country_choices(language=None):
     """(code, name) for every country, by name in the page's language, for a <select>."""
-    locale = Locale.parse(language or current_language())
-    pairs = [(code, name) for code, name in locale.territories.items() if _is_country(code)]
-    if str(locale) == "ar":
-        return sorted(pairs, key=lambda pair: pair[1])
-    return sorted(pairs, key=lambda pair: (_sort_key(pair[1]), pair[1]))
+    from .services.countries import countries
+
+    return list(countries(language or current_language()))
 
 
 # -- Translations: one cache per app; recompiled catalogues show up in development --------------
