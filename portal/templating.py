@@ -1,6 +1,6 @@
 """Render a whole page, or for an HTMX request just one of its named blocks."""
 
-from flask import current_app, render_template, request
+from flask import current_app, redirect, render_template, request
 
 
 def render_block(template_name, block_name, **context):
@@ -25,3 +25,17 @@ def render_page(template_name, block_name=None, status=200, **context):
     response = current_app.make_response((body, status))
     response.vary.add("HX-Request")
     return response
+
+
+def is_htmx():
+    return bool(request.headers.get("HX-Request"))
+
+
+def see_other(location):
+    """End a POST: 303 to ``location`` (Post/Redirect/Get), or for HTMX a 204 with
+    ``HX-Redirect``, so the next page is not painted inside the swapped element."""
+    if is_htmx():
+        response = current_app.response_class("", 204)
+        response.headers["HX-Redirect"] = location
+        return response
+    return redirect(location, 303)

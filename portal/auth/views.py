@@ -9,7 +9,7 @@ from ..i18n import safe_next
 from ..models import Account
 from ..services import DomainError, accounts
 from ..services.passwords import MAX_LENGTH, MIN_LENGTH
-from ..templating import render_page
+from ..templating import render_page, see_other
 from . import sessions
 from .forms import LoginForm, PasswordChangeForm, PasswordLinkForm, PasswordSetForm
 
@@ -20,15 +20,6 @@ def _no_store(response):
     """Pages holding a password form or a one-time link are never kept by a cache."""
     response.headers["Cache-Control"] = "no-store"
     return response
-
-
-def _go(location):
-    """Post/Redirect/Get; an HTMX request is told to load the page with HX-Redirect."""
-    if request.headers.get("HX-Request"):
-        response = current_app.response_class("", 204)
-        response.headers["HX-Redirect"] = location
-        return response
-    return redirect(location, 303)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -51,7 +42,7 @@ def login():
             retry_after = exc.retry_after
         else:
             sessions.start(account)
-            return _go(next_url or url_for("home"))
+            return see_other(next_url or url_for("home"))
     status = 422 if request.method == "POST" else 200
     response = render_page(
         "auth/login.html", "form", status=status, form=form, error=error, next=next_url
@@ -69,7 +60,7 @@ def logout():
     accounts.end_all_sessions(account)
     logout_user()
     sessions.clear()
-    return _go(url_for("auth.login"))
+    return see_other(url_for("auth.login"))
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
@@ -89,7 +80,7 @@ def change_password():
         else:
             sessions.keep(account)
             flash(_("Your password has been changed. Other devices are signed out."), "success")
-            return _go(url_for("home"))
+            return see_other(url_for("home"))
     status = 422 if request.method == "POST" else 200
     return _no_store(
         render_page(
@@ -128,7 +119,7 @@ def password_link():
                 logout_user()
                 sessions.clear()
             flash(_("Your password is set. You can sign in with it now."), "success")
-            return _go(url_for("auth.login"))
+            return see_other(url_for("auth.login"))
     status = 422 if request.method == "POST" else 200
     response = render_page(
         "auth/password_set.html",

@@ -29,7 +29,7 @@ from ..services import DomainError, idempotency, participants, registration
 from ..services.countries import countries, country_name
 from ..services.photos import PhotoError
 from ..services.photos import process as process_photo
-from ..templating import render_block, render_page
+from ..templating import is_htmx, render_block, render_page, see_other
 from .forms import LIVE_FIELDS, ParticipantForm
 
 bp = Blueprint("delegation", __name__)
@@ -50,19 +50,6 @@ _organization_by_id = prepared(
 
 def _event():
     return _first_event.first()
-
-
-def _is_htmx():
-    return bool(request.headers.get("HX-Request"))
-
-
-def _go(location):
-    """Post/Redirect/Get; an HTMX request is told to load the page with HX-Redirect."""
-    if _is_htmx():
-        response = current_app.response_class("", 204)
-        response.headers["HX-Redirect"] = location
-        return response
-    return redirect(location, 303)
 
 
 def _rejection_reason(participant):
@@ -171,7 +158,7 @@ def _mark_missing(form, participant):
 
 def _saved_response(participant, replayed=False):
     """After a save: the list (no JavaScript), or the row and the counts (HTMX)."""
-    if not _is_htmx():
+    if not is_htmx():
         if participant.submit_error is None:
             if participant.status == "submitted" and "submit" in request.form:
                 flash(_("%(name)s is submitted for accreditation.", name=participant.full_name))
@@ -358,7 +345,7 @@ def country_options(lang):
 
 
 def _row_response(participant, message=None, status=200):
-    if not _is_htmx():
+    if not is_htmx():
         if message:
             flash(message, "error" if status >= 400 else "message")
         return redirect(url_for(".participant_list") + "#p-%d" % participant.id, 303)
@@ -422,7 +409,7 @@ def participant_withdraw(pid):
     try:
         participant = participants.withdraw(participant, account, _event())
     except DomainError as exc:
-        if _is_htmx():
+        if is_htmx():
             return _row_response(participant, exc.message, 422)
         return _confirm_page(participant, "withdraw", 422, exc.message)
     return _row_response(participant, _("%(name)s is withdrawn.", name=participant.full_name))
@@ -440,11 +427,11 @@ def participant_delete(pid):
     try:
         participants.delete_draft(participant, account, _event())
     except DomainError as exc:
-        if _is_htmx():
+        if is_htmx():
             return _row_response(participant, exc.message, 422)
         return _confirm_page(participant, "delete", 422, exc.message)
     message = _("%(name)s is deleted.", name=name)
-    if not _is_htmx():
+    if not is_htmx():
         flash(message)
         return redirect(url_for(".participant_list"), 303)
     body = render_block(
@@ -510,7 +497,7 @@ def csrf_expired(exc):
     if request.endpoint == "delegation.validate_field":
         return make_response("", 204)
     flash(message, "error")
-    return _go(request.referrer if _safe_referrer() else url_for(".participant_list"))
+    return see_other(request.referrer if _safe_referrer() else url_for(".participant_list"))
 
 
 def _safe_referrer():

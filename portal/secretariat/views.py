@@ -36,7 +36,7 @@ from ..models import (
 )
 from ..services import DomainError, exports, prepcom, review
 from ..services.accounts import PasswordLinkMailError, issue_password_link
-from ..templating import render_page
+from ..templating import is_htmx, render_page, see_other
 from .forms import (
     CoordinatorForm,
     DecisionForm,
@@ -50,10 +50,6 @@ bp = Blueprint("secretariat", __name__)
 
 def _actor():
     return current_user._get_current_object()
-
-
-def _is_htmx():
-    return bool(request.headers.get("HX-Request"))
 
 
 def _page():
@@ -204,7 +200,7 @@ def decide_many():
         messages.append(("ok", text))
     for _participant_id, message in result.failed:
         messages.append(("error", str(message)))
-    if _is_htmx():
+    if is_htmx():
         context = _queue_context()
         context["messages"] = messages
         return render_page("secretariat/queue.html", "queue", **context)
@@ -225,7 +221,7 @@ def decide(participant_id):
         request.form.get("next"), url_for(".participant", participant_id=participant_id)
     )
     if not form.validate():
-        if _is_htmx():
+        if is_htmx():
             return _row(participant, form=form, status=422)
         return _participant_page(participant, form, status=422)
     try:
@@ -238,12 +234,12 @@ def decide(participant_id):
             form.version.data,
         )
     except DomainError as error:
-        if _is_htmx():
+        if is_htmx():
             return _row(Participant.get_by_id(participant_id), message=error.message, status=409)
         flash(error.message, "error")
         return redirect(back, 303)
     message = _decided_message(participant)
-    if _is_htmx():
+    if is_htmx():
         return _row(participant, message=message, decided=True)
     flash(message, "ok")
     return redirect(back, 303)
@@ -375,9 +371,7 @@ def organization_update(organization_id):
         else:
             flash(_("The organization is saved."), "ok")
             url = url_for(".organization", organization_id=organization.id)
-            if _is_htmx():
-                return Response("", 204, headers={"HX-Redirect": url})
-            return redirect(url, 303)
+            return see_other(url)
     return _organization_page(organization, form=form, status=422)
 
 
@@ -405,9 +399,7 @@ def add_coordinator(organization_id):
             if form.send_link.data:
                 _send_link(account, True)
             url = url_for(".organization", organization_id=organization.id)
-            if _is_htmx():
-                return Response("", 204, headers={"HX-Redirect": url})
-            return redirect(url, 303)
+            return see_other(url)
     return _organization_page(organization, coordinator_form=form, status=422)
 
 
@@ -430,9 +422,7 @@ def settings():
                 form[error.field].errors.append(error.message)
             else:
                 flash(_("The settings are saved."), "ok")
-                if _is_htmx():
-                    return Response("", 204, headers={"HX-Redirect": url_for(".settings")})
-                return redirect(url_for(".settings"), 303)
+                return see_other(url_for(".settings"))
         return render_page("secretariat/settings.html", "form", status=422, form=form)
     if event is None:
         form.registration_opens_on.data = dt.date(2005, 9, 1)
@@ -483,9 +473,7 @@ def account_access(account_id):
             flash(_("%(username)s may not sign in any more.", username=account.username), "ok")
         else:
             flash(_("%(username)s may sign in again.", username=account.username), "ok")
-    if _is_htmx():
-        return Response("", 204, headers={"HX-Redirect": _back_to_accounts()})
-    return redirect(_back_to_accounts(), 303)
+    return see_other(_back_to_accounts())
 
 
 def _send_link(account, send_email):
