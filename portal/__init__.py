@@ -7,7 +7,7 @@ from flask import Flask, current_app, redirect, request, url_for
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import assets, errors, i18n, performance
+from . import assets, cache, errors, i18n, performance
 from .access import check_access, public
 from .config import load_config
 from .db import database, init_database, is_sqlite
@@ -25,6 +25,7 @@ def create_app(test_config=None):
     performance.init_compression(app)
     babel.init_app(app, locale_selector=i18n.select_locale)
     i18n.init_app(app)
+    cache.init_app(app)
     login_manager.init_app(app)
     assets.init_app(app)
     errors.init_app(app)
@@ -115,18 +116,31 @@ CSP = (
 )
 
 
+SECURITY_HEADERS = (
+    ("Content-Security-Policy", CSP),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "same-origin"),
+    ("X-Frame-Options", "DENY"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+    ("Permissions-Policy", "geolocation=(), microphone=(), camera=(self)"),
+)
+HSTS = ("Strict-Transport-Security", "max-age=31536000")
+
+
 def _security_headers(response):
+    """The policy headers, unless the view set its own (one pass over the headers: werkzeug
+    looks a missing header up by raising and catching an exception)."""
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", CSP)
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "same-origin")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    headers.setdefault("Permissions-Policy", "geolocation=(), microphone=(), camera=(self)")
+    present = {name.lower() for name, _value in headers.items()}
+    wanted = list(SECURITY_HEADERS)
     if request.is_secure or current_app.config["SECURE_COOKIES"]:
-        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-    if response.mimetype == "text/html":
+        wanted.append(HSTS)
+    html = response.mimetype == "text/html"
+    if html:
         response.vary.add("HX-Request")
         response.vary.add("Cookie")
-        headers.setdefault("Cache-Control", "private, no-cache")
+        wanted.append(("Cache-Control", "private, no-cache"))
+    for name, value in wanted:
+        if name.lower() not in present:
+            headers.add(name, value)
     return response

@@ -43,6 +43,8 @@ DEFAULTS = {
     # Trust X-Forwarded-* from this many proxies in front of gunicorn.
     "PROXY_COUNT": 0,
     "LOG_LEVEL": "INFO",
+    # Rendered parts of the delegation's pages kept by each worker (portal/cache.py); 0: none.
+    "FRAGMENT_CACHE_MB": 8,
 }
 
 

@@ -9,7 +9,16 @@ import threading
 from urllib.parse import urlsplit
 
 import flask_babel
-from flask import Blueprint, abort, current_app, has_request_context, redirect, request, session
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    g,
+    has_request_context,
+    redirect,
+    request,
+    session,
+)
 from flask_babel import get_locale
 from flask_login import current_user
 from markupsafe import Markup, escape
@@ -44,7 +53,40 @@ def accepted_language():
 
 
 def current_language():
-    return str(get_locale() or "fr")
+    return _page_locale()[1]
+
+
+def _page_locale():
+    """(Flask-Babel's namespace, the page's language): read once per locale in a request."""
+    babel_state = g.get("_flask_babel")
+    locale = getattr(babel_state, "babel_locale", None)
+    cached = getattr(babel_state, "portal_language", None)
+    if locale is None or cached is None or cached[0] is not locale:
+        language = str(get_locale() or "fr")
+        babel_state = g.get("_flask_babel")
+        if babel_state is None:
+            return None, language
+        cached = (getattr(babel_state, "babel_locale", None), language)
+        babel_state.portal_language = cached
+    return babel_state, cached[1]
+
+
+def page_translations():
+    """Flask-Babel's translations for the page, looked up once per locale in a request.
+
+    Flask-Babel walks the app context, the locale and its cache for every word, and a page has
+    dozens of words: a third of a list page's rendering went there. ``force_locale`` (e-mails in
+    the recipient's language) and ``refresh`` put a new locale object in place, which is noticed.
+    """
+    babel_state, _language = _page_locale()
+    if babel_state is None:
+        return flask_babel.get_translations()
+    cached = getattr(babel_state, "portal_translations", None)
+    locale = getattr(babel_state, "babel_locale", None)
+    if cached is None or cached[0] is not locale:
+        cached = (locale, flask_babel.get_translations())
+        babel_state.portal_translations = cached
+    return cached[1]
 
 
 def text_direction(language=None):
@@ -179,6 +221,14 @@ def init_app(app):
         app.extensions["portal_catalogue_stamp"] = _catalogue_stamp(app)
         app.before_request(_reload_catalogues)
     app.jinja_env.policies["ext.i18n.trimmed"] = True
+    # In place of Flask-Babel's callables: the same, with the translations looked up once.
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: page_translations().ugettext(s),
+        ngettext=lambda s, p, n: page_translations().ungettext(s, p, n),
+        pgettext=lambda c, s: page_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: page_translations().unpgettext(c, s, p, n),
+        newstyle=True,
+    )
     app.jinja_env.filters.update(
         format_date=flask_babel.format_date,
         format_datetime=flask_babel.format_datetime,

@@ -97,6 +97,16 @@ class Organization(BaseModel):
     quota = IntegerField(null=True)
     created_at = DateTimeField(default=utcnow)
     updated_at = DateTimeField(default=utcnow)
+    #: Raised by the database whenever a participant of the organization or a photo changes
+    #: (triggers of migration 0006): what the pages' fragment cache is keyed on.
+    data_version = BigIntegerField(default=0)
+
+    def save(self, force_insert=False, only=None):
+        """Save without writing ``data_version`` back: the database keeps it, and an old copy
+        written over a newer one would let the cache serve pages from before a change."""
+        if only is None and not force_insert and self._pk is not None:
+            only = [f for f in self._meta.sorted_fields if f.name not in ("id", "data_version")]
+        return super().save(force_insert=force_insert, only=only)
 
     def name(self, language=None):
         """Return the name in ``language`` (the page's by default); Arabic falls back to French."""
@@ -184,6 +194,11 @@ class Event(BaseModel):
     #: "immediate": one e-mail per decision; "digest": one daily e-mail per coordinator.
     notification_mode = CharField(max_length=16, default="immediate")
     updated_at = DateTimeField(default=utcnow)
+
+    def save(self, *args, **kwargs):
+        """Save, marking the time: cached parts of pages showing the event are keyed on it."""
+        self.updated_at = utcnow()
+        return super().save(*args, **kwargs)
 
     def name(self, language=None):
         language = language or str(get_locale() or "fr")

@@ -35,6 +35,7 @@ class Prepared:
     def __init__(self, build):
         self.build = build
         self._plans = {}
+        self._wrapper_states = {}
         self._lock = threading.Lock()
 
     def _plan(self, args):
@@ -71,7 +72,21 @@ class Prepared:
         params = list(params)
         for index, position in slots:
             params[index] = args[position]
-        return query._get_cursor_wrapper(database.execute_sql(sql, params))
+        wrapper = query._get_cursor_wrapper(database.execute_sql(sql, params))
+        # peewee works out, for every execution, which column goes to which field of which
+        # model (from the cursor's description; 0.3 ms for an account and its organization):
+        # the same SQL always gives the same answer, so it is worked out once and reused.
+        # What it computes is only read while rows are made, so threads can share it.
+        state = self._wrapper_states.get(sql)
+        if state is None and _has_rows(wrapper.cursor):
+            before = set(vars(wrapper))
+            wrapper.initialize()
+            state = {k: v for k, v in vars(wrapper).items() if k not in before}
+            self._wrapper_states[sql] = state
+        if state is not None:
+            vars(wrapper).update(state)
+            wrapper.initialized = True
+        return wrapper
 
     def all(self, *args):
         """Return every row (model instances, tuples or dicts, as the query says)."""
@@ -82,6 +97,14 @@ class Prepared:
         for row in self.cursor_wrapper(*args):
             return row
         return None
+
+
+def _has_rows(cursor):
+    """Whether the cursor describes its columns (SQLite's cursor says nothing once done)."""
+    try:
+        return cursor.description is not None
+    except Exception:  # noqa: BLE001 - apsw: "execution complete" when there is no row
+        return False
 
 
 def prepared(build):

@@ -94,15 +94,16 @@ def test_migration_upgrades_a_first_version_database_without_losing_rows(app_con
         db.execute_sql("CREATE SCHEMA public")
     assert schema.upgrade(db, target="0001_initial") == ["0001_initial"]
     database.initialize(db)
-    # Organization and Participant have not changed since 0001; Event has (0002).
-    org = Organization.create(
-        code="OIF",
-        name_en="Francophonie",
-        name_fr="Organisation internationale de la Francophonie",
-        acronym="OIF",
-        category="IGO",
+    # Participant has not changed since 0001; Event has (0002), Organization too (0006).
+    db.execute_sql(
+        "INSERT INTO organization (code, name_en, name_fr, acronym, category, created_at, "
+        "updated_at) VALUES ('OIF', 'Francophonie', 'Organisation internationale de la "
+        "Francophonie', 'OIF', 'IGO', '2005-08-01 10:00:00', '2005-08-01 10:00:00')"
     )
-    Participant.create(organization=org, family_name="NDIAYE", given_names="Aminata", is_head=True)
+    org_id = db.execute_sql("SELECT id FROM organization").fetchone()[0]
+    Participant.create(
+        organization=org_id, family_name="NDIAYE", given_names="Aminata", is_head=True
+    )
     db.execute_sql(
         "INSERT INTO event (name_en, name_fr, name_ar, venue_en, venue_fr, venue_ar, starts_on, "
         "ends_on, registration_opens_on, registration_closes_on, updated_at) VALUES ('WSIS', "
@@ -114,6 +115,9 @@ def test_migration_upgrades_a_first_version_database_without_losing_rows(app_con
     assert applied == every[1:] and "0002_password_links_and_digests" in applied
     assert schema.upgrade(db) == []
     assert Organization.get().name_fr == "Organisation internationale de la Francophonie"
+    assert Organization.get().data_version == 0
+    Participant.create(organization=org_id, family_name="SOW", given_names="Awa")
+    assert Organization.get().data_version == 1  # the triggers are in place
     person = Participant.get()
     assert (person.family_name, person.given_names, person.is_head) == ("NDIAYE", "Aminata", True)
     from portal.models import Event

@@ -5,12 +5,14 @@ import datetime as dt
 import hmac
 import time
 
-from flask import current_app, session
+from flask import current_app, g, session
 from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import generate_csrf
+from peewee import JOIN
 
 from ..access import login_redirect
 from ..extensions import login_manager
-from ..models import Account
+from ..models import Account, Organization
 from ..prepared import prepared
 
 
@@ -27,9 +29,15 @@ def init_app(app):
     app.before_request(_enforce_timeouts)
 
 
-# Runs on every request: its SQL is built once (see portal/prepared.py).
+# Runs on every request: its SQL is built once (see portal/prepared.py). The organization comes
+# in the same query: every coordinator's page shows it (one round trip fewer).
 _account_by_id = prepared(
-    lambda account_id: Account.select().where(Account.id == account_id).limit(1)
+    lambda account_id: (
+        Account.select(Account, Organization)
+        .join(Organization, JOIN.LEFT_OUTER)
+        .where(Account.id == account_id)
+        .limit(1)
+    )
 )
 
 
@@ -67,6 +75,10 @@ def start(account):
     session["seen"] = now
     session.permanent = True
     login_user(account)
+    # The forms' CSRF secret now, in the cookie the sign-in sends anyway: otherwise the first
+    # page after signing in would send the whole cookie again (~450 bytes on 2G).
+    g.pop("csrf_token", None)
+    generate_csrf()
 
 
 def keep(account):

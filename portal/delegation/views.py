@@ -70,11 +70,22 @@ def _context():
     """What every delegation page shows: the organization, the event, the figures."""
     account = _account()
     event = _event()
+    # The organization (and its data version) is read before any of the figures: what a page
+    # shows is then at least as new as the version its cached parts are stored under. A GET
+    # changes nothing: the organization read with the account at the start of the request will
+    # do. After a POST (which may have changed the delegation) it is read again.
+    if request.method in ("GET", "HEAD") and account.organization is not None:
+        organization = account.organization
+    else:
+        organization = _organization_by_id.first(account.organization_id)
+    version = (organization.id, organization.data_version)
     return {
-        "organization": _organization_by_id.first(account.organization_id),
+        "organization": organization,
+        "delegation_key": version,
         "event": event,
+        "event_key": (event.id, event.updated_at) if event else ("no event",),
         "state": event.registration_state() if event else "open",
-        "summary": participants.summary(account),
+        "summary": participants.summary(account, version),
         "statuses": STATUSES,
         "reason_of": _rejection_reason,
         "country_name": country_name,
@@ -95,15 +106,14 @@ def dashboard():
 @coordinator_only
 def participant_list():
     """List the delegation, a page at a time."""
-    page = request.args.get("page", 1, type=int)
-    rows, total, pages, page = participants.page_of(_account(), page, PER_PAGE)
+    requested = request.args.get("page", 1, type=int)
+    account = _account()
     return render_page(
         "delegation/participants.html",
         "list",
-        rows=rows,
-        total=total,
-        pages=pages,
-        page=page,
+        # Run by the template, unless the page's list comes from the fragment cache.
+        listing=lambda: participants.page_of(account, requested, PER_PAGE),
+        requested_page=requested,
         **_context(),
     )
 

@@ -75,7 +75,9 @@ def get_participant(account, participant_id):
 
 
 def lock_organization(organization_id):
-    """Serialize writes to one delegation for the rest of the transaction.
+    """Serialize writes to one delegation for the rest of the transaction: every write to a
+    participant or a photo takes this lock first (the triggers that raise the organization's
+    ``data_version`` update the same row: taken first, it adds no second lock order).
 
     SQLite's ``BEGIN IMMEDIATE`` already holds the database's single write lock; PostgreSQL
     takes a row lock on the organization.
@@ -186,6 +188,7 @@ def delete_draft(participant, actor, event=None):
     """Delete a participant that is still a draft (coordinator)."""
     check_window(event)
     with database.atomic():
+        lock_organization(participant.organization_id)
         participant = Participant.get_by_id(participant.id)
         if participant.status != DRAFT:
             raise DomainError(_l("Only drafts can be deleted; withdraw this participant instead."))
@@ -196,6 +199,7 @@ def delete_draft(participant, actor, event=None):
 def accredit(participant, actor):
     """Accredit a submitted participant (secretariat)."""
     with database.atomic():
+        lock_organization(participant.organization_id)
         participant = Participant.get_by_id(participant.id)
         return _move(participant, ACCREDITED, actor, SECRETARIAT_MOVES, "participant.accredit")
 
@@ -205,6 +209,7 @@ def reject(participant, actor, code="", text=""):
     if not (code or text.strip()):
         raise DomainError(_l("Give a reason for the rejection."), field="reason")
     with database.atomic():
+        lock_organization(participant.organization_id)
         participant = Participant.get_by_id(participant.id)
         participant.rejection_code = code
         participant.rejection_text = text.strip()
@@ -397,17 +402,30 @@ def save_participant(
 
 
 class Summary(dict):
-    """The delegation's figures; ``missing`` is worked out only when a page asks for it."""
+    """The delegation's figures, each worked out when a page first asks for it: ``counts``
+    (per status), ``total``, ``head``, and ``missing``. A page served from the fragment cache
+    (portal/cache.py) asks for none of them and runs none of their queries."""
 
-    def __init__(self, account, **figures):
-        super().__init__(**figures)
+    def __init__(self, account, version=None):
+        super().__init__()
         self.account = account
+        #: What the figures are at least as new as: ``(organization id, data_version)``, read
+        #: before them (the key of their cached rendering).
+        self.version = version
 
     def __missing__(self, key):
-        if key != "missing":
+        if key == "counts":
+            value = dict(_status_counts(self.account))
+        elif key == "total":
+            value = sum(self["counts"].values())
+        elif key == "head":
+            value = next(iter(_head(self.account)), None)
+        elif key == "missing":
+            value = _missing(self.account)
+        else:
             raise KeyError(key)
-        self["missing"] = _missing(self.account)
-        return self["missing"]
+        self[key] = value
+        return value
 
 
 class _Coordinator:
@@ -496,15 +514,13 @@ _missing_shown = _per_organization(
 )
 
 
-def summary(account):
+def summary(account, version=None):
     """Return the delegation's figures: counts per status, the head, and what is missing.
 
     Counted in the database, with the SQL built once: every delegation page shows the figures,
     and loading each participant of a 300-person delegation cost more than the rest of the page.
     """
-    counts = dict(_status_counts(account))
-    head = next(iter(_head(account)), None)
-    return Summary(account, counts=counts, head=head, total=sum(counts.values()))
+    return Summary(account, version)
 
 
 class Missing(list):

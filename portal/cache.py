@@ -1,0 +1,122 @@
+"""The fragment cache: parts of a page rendered once per version of the data they show.
+
+A template marks what may be reused, and what the markup depends on::
+
+    {% cache "rows", delegation_key, page %} ... {% endcache %}
+
+``delegation_key`` is ``(organization id, data_version)``: the database raises the version in the
+same transaction as any change to a participant or a photo of the organization (triggers of
+migration 0006), so a cached part is never shown after a change, on any worker or host. The
+page's language is always part of the key, and so is the template's compiled code (a template
+changed in development is not served from the old one).
+
+Each worker keeps its own cache in memory (least recently used first out, 8 MB by default); no
+worker needs another's: a miss only costs a render. ``PORTAL_FRAGMENT_CACHE_MB=0`` turns it off.
+
+A cached part may carry the session's CSRF token (forms in a list): it is stored with a
+placeholder in its place, and each page gets its own session's token back.
+"""
+
+import sys
+import threading
+from collections import OrderedDict
+
+from flask import g
+from flask_wtf.csrf import generate_csrf
+from jinja2 import Undefined, nodes
+from jinja2.ext import Extension
+from markupsafe import Markup
+
+#: What stands for the CSRF token in a stored fragment (never in a real page).
+CSRF_SLOT = "\x00csrf\x00"
+
+
+class FragmentCache:
+    """A thread-safe LRU of rendered strings, bounded by the memory they take (an Arabic page
+    takes two bytes a character, a French one one)."""
+
+    def __init__(self, max_bytes):
+        self.max_bytes = max_bytes
+        self._items = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    @property
+    def enabled(self):
+        return self.max_bytes > 0
+
+    def get(self, key):
+        with self._lock:
+            value = self._items.get(key)
+            if value is None:
+                self.misses += 1
+                return None
+            self._items.move_to_end(key)
+            self.hits += 1
+            return value
+
+    def set(self, key, value):
+        size = sys.getsizeof(value)
+        if size > self.max_bytes // 4:
+            return  # one part may not push out everything else
+        with self._lock:
+            old = self._items.pop(key, None)
+            if old is not None:
+                self._size -= sys.getsizeof(old)
+            self._items[key] = value
+            self._size += size
+            while self._size > self.max_bytes:
+                _key, dropped = self._items.popitem(last=False)
+                self._size -= sys.getsizeof(dropped)
+
+    def clear(self):
+        with self._lock:
+            self._items.clear()
+            self._size = 0
+
+    def __len__(self):
+        return len(self._items)
+
+
+class CacheExtension(Extension):
+    """``{% cache name, key... %}...{% endcache %}``: the body, rendered once per key."""
+
+    tags = {"cache"}
+
+    def parse(self, parser):
+        lineno = next(parser.stream).lineno
+        parts = [parser.parse_expression()]
+        while parser.stream.skip_if("comma"):
+            parts.append(parser.parse_expression())
+        body = parser.parse_statements(("name:endcache",), drop_needle=True)
+        key = nodes.Tuple(parts, "load")
+        return nodes.CallBlock(
+            self.call_method("_cached", [key, nodes.Name("current_language", "load")]), [], [], body
+        ).set_lineno(lineno)
+
+    def _cached(self, key, current_language, caller):
+        cache = getattr(self.environment, "fragment_cache", None)
+        if cache is None or not cache.enabled:
+            return caller()
+        for part in key:
+            if part is None or isinstance(part, Undefined):
+                # A missing part would make one key for every delegation: refuse it.
+                raise RuntimeError("fragment cache key with a missing part: %r" % (key,))
+        key = (caller._func.__code__, current_language(), *key)
+        stored = cache.get(key)
+        if stored is not None:
+            if CSRF_SLOT in stored:
+                stored = stored.replace(CSRF_SLOT, generate_csrf())
+            return Markup(stored)  # noqa: S704 - escaped when it was rendered
+        output = caller()
+        token = g.get("csrf_token")
+        cache.set(key, str(output).replace(token, CSRF_SLOT) if token else str(output))
+        return output
+
+
+def init_app(app):
+    megabytes = float(app.config.get("FRAGMENT_CACHE_MB", 8))
+    app.jinja_env.add_extension(CacheExtension)
+    app.jinja_env.fragment_cache = FragmentCache(int(megabytes * 1024 * 1024))
+    app.extensions["fragment_cache"] = app.jinja_env.fragment_cache
