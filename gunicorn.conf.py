@@ -1,6 +1,7 @@
 """gunicorn settings for the portal, from the environment (see README: Deployment)."""
 
 import ctypes
+import gc
 import multiprocessing
 import os
 
@@ -12,8 +13,11 @@ threads = int(os.environ.get("PORTAL_THREADS", "8"))
 timeout = 60
 graceful_timeout = 20
 keepalive = 5
-max_requests = 5000
-max_requests_jitter = 500
+# A worker is replaced after this many requests (a guard against slow leaks). A new worker
+# loads the app and compiles its templates again, and its first requests wait for that: at a
+# few hundred requests a second, 5,000 replaced every worker every minute.
+max_requests = 50000
+max_requests_jitter = 5000
 accesslog = "-"
 errorlog = "-"
 # Never log query strings: they may carry one-time tokens.
@@ -34,3 +38,11 @@ def post_fork(server, worker):
     m_mmap_threshold, m_arena_max = -3, -8
     libc.mallopt(m_mmap_threshold, 1024 * 1024)
     libc.mallopt(m_arena_max, 2)
+
+
+def post_worker_init(worker):
+    """Once the app is loaded, set every object it holds aside from the garbage collector
+    (``gc.freeze``): a full collection then visits only what requests create. It visited some
+    60,000 objects (30 ms, every worker's threads stopped) about once every hundred requests,
+    which was most of the 99th-percentile latency."""
+    gc.freeze()

@@ -21,7 +21,7 @@ import sys
 import threading
 from collections import OrderedDict
 
-from flask import g
+from flask import current_app, g
 from flask_wtf.csrf import generate_csrf
 from jinja2 import Undefined, nodes
 from jinja2.ext import Extension
@@ -96,23 +96,37 @@ class CacheExtension(Extension):
         ).set_lineno(lineno)
 
     def _cached(self, key, current_language, caller):
-        cache = getattr(self.environment, "fragment_cache", None)
-        if cache is None or not cache.enabled:
-            return caller()
-        for part in key:
-            if part is None or isinstance(part, Undefined):
-                # A missing part would make one key for every delegation: refuse it.
-                raise RuntimeError("fragment cache key with a missing part: %r" % (key,))
-        key = (caller._func.__code__, current_language(), *key)
-        stored = cache.get(key)
-        if stored is not None:
-            if CSRF_SLOT in stored:
-                stored = stored.replace(CSRF_SLOT, generate_csrf())
-            return Markup(stored)  # noqa: S704 - escaped when it was rendered
-        output = caller()
-        token = g.get("csrf_token")
-        cache.set(key, str(output).replace(token, CSRF_SLOT) if token else str(output))
-        return output
+        rendered = cached(
+            (caller._func.__code__, current_language(), *key),
+            lambda: str(caller()),
+            self.environment,
+        )
+        return Markup(rendered)  # noqa: S704 - escaped by the template when it was rendered
+
+
+def check_key(key):
+    for part in key:
+        if part is None or isinstance(part, Undefined):
+            # A missing part would make one key for every delegation: refuse it.
+            raise RuntimeError("fragment cache key with a missing part: %r" % (key,))
+
+
+def cached(key, render, environment=None):
+    """Return ``render()``'s text for ``key``, from the cache when it is there. The CSRF token
+    is stored as a placeholder, and the text returned carries the current session's."""
+    cache = getattr(environment or current_app.jinja_env, "fragment_cache", None)
+    if cache is None or not cache.enabled:
+        return render()
+    check_key(key)
+    stored = cache.get(key)
+    if stored is not None:
+        if CSRF_SLOT in stored:
+            stored = stored.replace(CSRF_SLOT, generate_csrf())
+        return stored
+    output = render()
+    token = g.get("csrf_token")
+    cache.set(key, output.replace(token, CSRF_SLOT) if token else output)
+    return output
 
 
 def init_app(app):

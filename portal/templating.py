@@ -1,6 +1,9 @@
 """Render a whole page, or for an HTMX request just one of its named blocks."""
 
-from flask import current_app, redirect, render_template, request
+from flask import current_app, redirect, render_template, request, session
+from flask_login import current_user
+
+from .cache import cached
 
 
 def render_block(template_name, block_name, **context):
@@ -12,19 +15,50 @@ def render_block(template_name, block_name, **context):
     return "".join(template.blocks[block_name](ctx))
 
 
-def render_page(template_name, block_name=None, status=200, **context):
-    """Render the page, or only ``block_name`` when HTMX asked for a fragment."""
-    if (
+def render_page(template_name, block_name=None, status=200, cache_key=None, **context):
+    """Render the page, or only ``block_name`` when HTMX asked for a fragment.
+
+    With ``cache_key`` (what the page's data is: versions, state, page number...), the whole
+    rendering is kept in the fragment cache (portal/cache.py) and reused while the key, the
+    language, the address and the signed-in person stay the same; not when a message waits to
+    be shown (a flash), and never for anything but a plain GET answered 200.
+    """
+    fragment = bool(
         block_name
         and request.headers.get("HX-Request")
         and not request.headers.get("HX-History-Restore-Request")
-    ):
-        body = render_block(template_name, block_name, **context)
+    )
+
+    def render():
+        if fragment:
+            return render_block(template_name, block_name, **context)
+        return render_template(template_name, **context)
+
+    if cache_key is not None and status == 200 and request.method == "GET" and not _flashes():
+        key = (template_name, block_name if fragment else "page", *_page_identity(), *cache_key)
+        body = cached(key, render)
     else:
-        body = render_template(template_name, **context)
+        body = render()
     response = current_app.make_response((body, status))
     response.vary.add("HX-Request")
     return response
+
+
+def _flashes():
+    return bool(session.get("_flashes"))
+
+
+def _page_identity():
+    """What a page shows besides its data: its language, its address (the language links
+    return to it), and the signed-in person's name and roles (the header)."""
+    from .i18n import current_language  # noqa: PLC0415 - i18n imports the app's pieces
+
+    user = current_user
+    if user.is_authenticated:
+        who = (user.id, user.full_name or user.username, user.is_coordinator, user.is_secretariat)
+    else:
+        who = ("anonymous",)
+    return (current_language(), request.full_path, *who)
 
 
 def is_htmx():

@@ -209,3 +209,23 @@ def test_cache_bounded_least_recently_used_first_out():
     assert store.get("big") is None
     # Arabic text takes twice the memory of Latin text: it counts so.
     assert sys.getsizeof("ع" * 20) > sys.getsizeof("x" * 20) + 19
+
+
+def test_whole_pages_kept_per_person_address_and_message(app, world, make_participant):
+    for n in range(30):
+        make_participant(world["org"], family_name="P%02d" % n)
+    first, second = sign_in(app, "coord"), sign_in(app, "deputy")
+    for _ in range(2):
+        mine, theirs = get(first), get(second)
+        assert "COORD" in mine and "DEPUTY" not in mine  # each header names its own person
+        assert "DEPUTY" in theirs and "COORD" not in theirs
+    page_two = get(first, LIST + "?page=2")
+    assert "P29" in page_two and "P00" not in page_two
+    assert "P00" in get(first) and "P29" not in get(first)
+    # A message waiting to be shown (a flash) is never served from, nor kept in, the cache.
+    token = TOKEN_RE.search(mine).group(1)
+    pid = int(re.search(r'id="p-(\d+)"', mine).group(1))
+    first.post(LIST + "/%d/delete" % pid, data={"csrf_token": token})
+    after = get(first)
+    assert 'class="flash' in after and 'id="p-%d"' % pid not in after
+    assert 'class="flash' not in get(first)

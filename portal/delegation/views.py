@@ -49,7 +49,21 @@ _organization_by_id = prepared(
 
 
 def _event():
-    return _first_event.first()
+    """The event, as read with the signed-in account at the start of the request."""
+    event = getattr(_account(), "current_event", None)
+    return event if event is not None else _first_event.first()
+
+
+def _page_key(context, *more):
+    """What a delegation page shows, for the page cache: the delegation's version, the
+    organization's name, the event and the registration state (portal/templating.py)."""
+    return (
+        context["delegation_key"],
+        context["organization"].name(),
+        context["event_key"],
+        context["state"],
+        *more,
+    )
 
 
 def _rejection_reason(participant):
@@ -99,7 +113,10 @@ def _context():
 @coordinator_only
 def dashboard():
     """Show the organization, the event, and the delegation at a glance."""
-    return render_page("delegation/dashboard.html", "counts", **_context())
+    context = _context()
+    return render_page(
+        "delegation/dashboard.html", "counts", cache_key=_page_key(context), **context
+    )
 
 
 @bp.route("/delegation/participants")
@@ -108,13 +125,15 @@ def participant_list():
     """List the delegation, a page at a time."""
     requested = request.args.get("page", 1, type=int)
     account = _account()
+    context = _context()
     return render_page(
         "delegation/participants.html",
         "list",
+        cache_key=_page_key(context, requested),
         # Run by the template, unless the page's list comes from the fragment cache.
         listing=lambda: participants.page_of(account, requested, PER_PAGE),
         requested_page=requested,
-        **_context(),
+        **context,
     )
 
 
