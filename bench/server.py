@@ -401,6 +401,8 @@ def main(argv=None):
                     if label == "portal" and kib / 1024 >= TARGET_RSS_MB:
                         failures.append("worker %d: %.1f MB resident" % (pid, kib / 1024))
             table(rss_rows, ["app", "worker pid", "peak RSS MB"])
+            print()
+            uncached_pages(env, workdir, pages, username, password, args.duration, bare)
         finally:
             bare.stop()
 
@@ -451,6 +453,41 @@ def main(argv=None):
         "all targets met (ratio >= 50%, p99 < 100 ms at 16, no errors at 64, RSS < 100 MB, sign-in < 100 ms CPU)"
     )
     return 0
+
+
+def uncached_pages(env, workdir, pages, username, password, duration, bare):
+    """The same pages from a portal with the fragment cache off: what each costs when it must
+    be rendered (the first view after a change). Shown for information; not a target."""
+    print(
+        "Without the fragment cache (PORTAL_FRAGMENT_CACHE_MB=0): every page rendered, as after"
+        " each change to the delegation (information, not a target):"
+    )
+    plain = Gunicorn(
+        {**env, "PORTAL_FRAGMENT_CACHE_MB": "0"}, log_path=os.path.join(workdir, "nocache.log")
+    )
+    rows = []
+    with plain:
+        client = Client(plain.url)
+        client.sign_in(username, password)
+        for name, path in pages.items():
+            client.get(pages["dashboard"])
+            headers = ["Cookie: " + client.cookie_header(), "Accept-Encoding: br, gzip"]
+            run_wrk(plain.url + path, 16, 2, headers)
+            got = run_wrk(plain.url + path, 16, duration, headers)
+            reference = run_wrk(bare.url + path, 16, duration, headers)
+            ratio = got["rps"] / reference["rps"] if reference["rps"] else 0
+            rows.append(
+                (
+                    name,
+                    16,
+                    "%.0f" % got["rps"],
+                    "%.1f" % got["p50"],
+                    "%.1f" % got["p99"],
+                    got["errors"],
+                    "%.0f%%" % (ratio * 100),
+                )
+            )
+    table(rows, ["page", "conns", "req/s", "p50 ms", "p99 ms", "errors", "of the bare app"])
 
 
 def engine(env):
