@@ -9,10 +9,13 @@ In one run it:
    in as the coordinator; captures the dashboard and the participant list as that coordinator
    sees them, and starts the bare app (``bench/bare_app.py``) rendering templates of the same
    size, under the same gunicorn settings;
-3. loads both with ``wrk`` (a separate process) at 16 and 64 connections on both pages, with the
-   session cookie, and prints requests/s, median and p99 latency, errors, and the portal's
+3. loads both with ``wrk`` (a separate process) at 16 and 64 connections on both pages (3 s of
+   warm-up, then 20 s measured: long enough that one stall of the shared machine does not make
+   the 99th percentile), with the session cookie, and prints requests/s, median and p99 latency, errors, and the portal's
    throughput as a ratio of the bare app's; samples the resident memory of every worker;
-4. measures argon2id's cost for a few parameter sets meeting OWASP's minimum, and sign-ins per
+4. for information, the same pages from a portal with the fragment cache off (every page
+   rendered, as after each change to the delegation) at 16 connections;
+5. measures argon2id's cost for a few parameter sets meeting OWASP's minimum, and sign-ins per
    second through ``POST /login``, with the CPU the workers spent per sign-in.
 
 Targets: dashboard and list >= 50 % of the bare app's throughput, p99 < 100 ms at 16
@@ -283,7 +286,7 @@ def table(rows, headers):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", help="a PostgreSQL database to use (emptied!)")
-    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--duration", type=int, default=20, help="seconds per wrk run")
     parser.add_argument("--connections", default="16,64")
     parser.add_argument("--people", type=int, default=300)
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
@@ -322,7 +325,7 @@ def main(argv=None):
             """What a browser would send now: its cookie as the portal last set it. wrk keeps
             one cookie for a whole run, and the portal refreshes the session's last-seen time
             once a minute; a page loaded just before each run keeps the cookie as fresh as a
-            browser's (which stores every refresh) for the run's 12 seconds."""
+            browser's (which stores every refresh) for the run (3 s of warm-up, then 20 s)."""
             client.get(pages["dashboard"])
             return ["Cookie: " + client.cookie_header(), "Accept-Encoding: br, gzip"]
 
@@ -354,7 +357,7 @@ def main(argv=None):
                         got = {}
                         for label, server in (("portal", portal), ("bare", bare)):
                             headers = browser_headers()
-                            run_wrk(server.url + path, conns, 2, headers)  # warm-up
+                            run_wrk(server.url + path, conns, 3, headers)  # warm-up
                             got[label] = run_wrk(server.url + path, conns, args.duration, headers)
                         ratio = (
                             got["portal"]["rps"] / got["bare"]["rps"] if got["bare"]["rps"] else 0
