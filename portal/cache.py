@@ -70,11 +70,6 @@ class FragmentCache:
                 _key, dropped = self._items.popitem(last=False)
                 self._size -= sys.getsizeof(dropped)
 
-    def clear(self):
-        with self._lock:
-            self._items.clear()
-            self._size = 0
-
     def __len__(self):
         return len(self._items)
 

@@ -53,22 +53,7 @@ def accepted_language():
 
 
 def current_language():
-    return _page_locale()[1]
-
-
-def _page_locale():
-    """(Flask-Babel's namespace, the page's language): read once per locale in a request."""
-    babel_state = g.get("_flask_babel")
-    locale = getattr(babel_state, "babel_locale", None)
-    cached = getattr(babel_state, "portal_language", None)
-    if locale is None or cached is None or cached[0] is not locale:
-        language = str(get_locale() or "fr")
-        babel_state = g.get("_flask_babel")
-        if babel_state is None:
-            return None, language
-        cached = (getattr(babel_state, "babel_locale", None), language)
-        babel_state.portal_language = cached
-    return babel_state, cached[1]
+    return str(get_locale() or "fr")
 
 
 def page_translations():
@@ -78,15 +63,15 @@ def page_translations():
     dozens of words: a third of a list page's rendering went there. ``force_locale`` (e-mails in
     the recipient's language) and ``refresh`` put a new locale object in place, which is noticed.
     """
-    babel_state, _language = _page_locale()
-    if babel_state is None:
-        return flask_babel.get_translations()
+    babel_state = g.get("_flask_babel")
     cached = getattr(babel_state, "portal_translations", None)
-    locale = getattr(babel_state, "babel_locale", None)
-    if cached is None or cached[0] is not locale:
-        cached = (locale, flask_babel.get_translations())
-        babel_state.portal_translations = cached
-    return cached[1]
+    if cached is not None and cached[0] is getattr(babel_state, "babel_locale", None):
+        return cached[1]
+    translations = flask_babel.get_translations()  # resolves the locale too
+    babel_state = g.get("_flask_babel")
+    if babel_state is not None:
+        babel_state.portal_translations = (getattr(babel_state, "babel_locale", None), translations)
+    return translations
 
 
 def text_direction(language=None):

@@ -4,6 +4,7 @@ from flask import current_app, redirect, render_template, request, session
 from flask_login import current_user
 
 from .cache import cached
+from .i18n import current_language
 
 
 def render_block(template_name, block_name, **context):
@@ -51,8 +52,6 @@ def _flashes():
 def _page_identity():
     """What a page shows besides its data: its language, its address (the language links
     return to it), and the signed-in person's name and roles (the header)."""
-    from .i18n import current_language  # noqa: PLC0415 - i18n imports the app's pieces
-
     user = current_user
     if user.is_authenticated:
         who = (user.id, user.full_name or user.username, user.is_coordinator, user.is_secretariat)

@@ -516,7 +516,6 @@ def update_event(actor, **values):
             changed = sorted(k for k, v in values.items() if getattr(event, k) != v)
             for k, v in values.items():
                 setattr(event, k, v)
-        event.updated_at = utcnow()
         event.save()
         audit.record("event.update", account=actor, obj=event, fields=changed)
     return event
