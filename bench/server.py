@@ -11,8 +11,10 @@ In one run it:
    size, under the same gunicorn settings;
 3. loads both with ``wrk`` (a separate process) at 16 and 64 connections on both pages (3 s of
    warm-up, then 20 s measured in four rounds of 5 s, the two apps taking turns, so that both
-   see the same moments of a shared machine), with the session cookie, and prints requests/s, median and p99 latency, errors, and the portal's
-   throughput as a ratio of the bare app's; samples the resident memory of every worker;
+   see the same moments of a shared machine), with the session cookie, and prints requests/s,
+   median and p99 latency, errors (any response but a 200 counts: ``bench/statuses.lua``), the
+   body bytes of a response, and the portal's throughput as a ratio of the bare app's; samples
+   the resident memory of every worker;
 4. for information, the same pages from a portal with the fragment cache off (every page
    rendered, as after each change to the delegation) at 16 connections;
 5. measures argon2id's cost for a few parameter sets meeting OWASP's minimum, and sign-ins per
@@ -154,7 +156,11 @@ def _ms(text):
     return float(match.group(1)) * _UNITS[match.group(2)] if match else float("nan")
 
 
-def run_wrk(url, connections, duration, headers=(), script=None, threads=2):
+#: Counts what is not a 200 and the body bytes (a 303 to the sign-in page is not a page).
+STATUSES_LUA = os.path.join(BENCH, "statuses.lua")
+
+
+def run_wrk(url, connections, duration, headers=(), script=STATUSES_LUA, threads=2):
     command = ["wrk", "-t%d" % threads, "-c%d" % connections, "-d%ds" % duration, "--latency"]
     command += ["--timeout", "10s"]
     for header in headers:
@@ -177,10 +183,15 @@ def run_wrk(url, connections, duration, headers=(), script=None, threads=2):
     )
     if match:
         errors += sum(int(g) for g in match.groups())
-    match = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    match = re.search(r"Not 200: (\d+)", output)
     if match:
         errors += int(match.group(1))
+    else:
+        match = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+        errors += int(match.group(1)) if match else 0
     result["errors"] = errors
+    match = re.search(r"Body bytes: (\d+)", output)
+    result["body_bytes"] = int(match.group(1)) if match else 0
     return result
 
 
@@ -377,6 +388,7 @@ def main(argv=None):
                                     "%.1f" % r["p99"],
                                     "%.1f" % r["p99_worst"],
                                     r["errors"],
+                                    "%.0f" % r["bytes"],
                                     "%.0f%%" % (ratio * 100) if label == "portal" else "",
                                 )
                             )
@@ -413,6 +425,7 @@ def main(argv=None):
                     "p99 ms",
                     "worst p99",
                     "errors",
+                    "body B",
                     "portal/bare",
                 ],
             )
@@ -504,6 +517,7 @@ def interleaved(servers, path, connections, duration, fresh_headers):
             "p99": statistics.median(r["p99"] for r in runs),
             "p99_worst": max(r["p99"] for r in runs),
             "errors": sum(r["errors"] for r in runs),
+            "bytes": sum(r["body_bytes"] for r in runs) / requests if requests else 0,
         }
     return results
 

@@ -50,6 +50,8 @@ def create_app(test_config=None):
 
     app.before_request(_open_database)
     app.before_request(check_access)
+    # After the session checks (a session timed out has no token to reuse).
+    performance.init_token_reuse(app)
     app.teardown_request(_close_database)
     app.after_request(_security_headers)
     performance.init_validators(app)

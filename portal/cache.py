@@ -31,12 +31,14 @@ from markupsafe import Markup
 CSRF_SLOT = "\x00csrf\x00"
 
 
-class FragmentCache:
-    """A thread-safe LRU of rendered strings, bounded by the memory they take (an Arabic page
-    takes two bytes a character, a French one one)."""
+class LRUCache:
+    """A thread-safe store, least recently used out first, bounded by the memory its values
+    take (``size_of``; an Arabic page takes two bytes a character, a French one one): rendered
+    parts here, compressed pages and signed tokens in portal/performance.py."""
 
-    def __init__(self, max_bytes):
+    def __init__(self, max_bytes, size_of=sys.getsizeof):
         self.max_bytes = max_bytes
+        self.size_of = size_of
         self._items = OrderedDict()
         self._size = 0
         self._lock = threading.Lock()
@@ -57,18 +59,18 @@ class FragmentCache:
             return value
 
     def set(self, key, value):
-        size = sys.getsizeof(value)
+        size = self.size_of(value)
         if size > self.max_bytes // 4:
             return  # one part may not push out everything else
         with self._lock:
             old = self._items.pop(key, None)
             if old is not None:
-                self._size -= sys.getsizeof(old)
+                self._size -= self.size_of(old)
             self._items[key] = value
             self._size += size
             while self._size > self.max_bytes:
                 _key, dropped = self._items.popitem(last=False)
-                self._size -= sys.getsizeof(dropped)
+                self._size -= self.size_of(dropped)
 
     def __len__(self):
         return len(self._items)
@@ -127,5 +129,5 @@ def cached(key, render, environment=None):
 def init_app(app):
     megabytes = float(app.config.get("FRAGMENT_CACHE_MB", 8))
     app.jinja_env.add_extension(CacheExtension)
-    app.jinja_env.fragment_cache = FragmentCache(int(megabytes * 1024 * 1024))
+    app.jinja_env.fragment_cache = LRUCache(int(megabytes * 1024 * 1024))
     app.extensions["fragment_cache"] = app.jinja_env.fragment_cache

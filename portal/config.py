@@ -45,6 +45,8 @@ DEFAULTS = {
     "LOG_LEVEL": "INFO",
     # Rendered parts of the delegation's pages kept by each worker (portal/cache.py); 0: none.
     "FRAGMENT_CACHE_MB": 8,
+    # Compressed pages kept by each worker (portal/performance.py); 0: none.
+    "COMPRESSED_CACHE_MB": 4,
 }
 
 

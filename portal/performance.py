@@ -6,12 +6,22 @@ responses outside 200-299 alone; a 422 page carrying a form and its errors is as
 page itself, so those are compressed here too. A 304 and an HTMX fragment leave out the
 policy headers that only a document uses (the browser keeps the page's own): ~400 bytes each.
 
-The ETag of a page is a hash of its body. Every page with a form carries the CSRF token, which
-Flask-WTF signs with the current time, so two renders of the same page differ every second. The
-hash therefore leaves the signed token out and takes the session's raw token instead (the one
-every signed token is checked against: it changes when the session does); the ETag also names
-the hour the page was rendered, and a page is answered 304 only while the token it carries has
-at least half of its lifetime (``WTF_CSRF_TIME_LIMIT``) left.
+A page rendered again is the same bytes (the fragment cache and the signed CSRF token, reused
+below, see to it), so its compressed form is kept too: Flask-Compress's cache, keyed on a hash
+of the body and the encoding, per worker, bounded in bytes (``COMPRESSED_CACHE_MB``). Brotli
+was a third of the time of a cached page.
+
+Every page with a form carries the CSRF token, which Flask-WTF signs with the current time: each
+second would give a new token and a new page. A worker hands a session the same signed token for
+``TOKEN_REUSE_SECONDS`` (10 minutes, against a validity of ``WTF_CSRF_TIME_LIMIT``, 8 hours):
+any signed token of the session is accepted, so this changes nothing for forms; a worker that
+has not seen the session signs its own.
+
+The ETag of a page is a hash of its body. Pages from two workers, or ten minutes apart, still
+carry different signed tokens, so the hash leaves the signed token out and takes the session's
+raw token instead (the one every signed token is checked against: it changes when the session
+does); the ETag also names the hour the page was rendered, and a page is answered 304 only
+while the token it carries has at least half of its lifetime (``WTF_CSRF_TIME_LIMIT``) left.
 """
 
 import hashlib
@@ -19,16 +29,39 @@ import time
 
 from flask import current_app, g, request, session
 
+from .cache import LRUCache
 from .extensions import compress
 
 HOUR = 3600
+TOKEN_REUSE_SECONDS = 600
 
 
 def init_compression(app):
-    """Bind Flask-Compress, with our hook (errors included) in place of its own."""
+    """Bind Flask-Compress, with our hook (errors included) in place of its own, and its cache
+    of compressed bodies."""
     app.config["COMPRESS_REGISTER"] = False
+    megabytes = float(app.config.get("COMPRESSED_CACHE_MB", 4))
+    if megabytes > 0:
+        app.config["COMPRESS_CACHE_BACKEND"] = lambda: LRUCache(int(megabytes * 1024 * 1024))
+        app.config["COMPRESS_CACHE_KEY"] = _body_key
     compress.init_app(app)
     app.after_request(compress_response)
+
+
+def _body_key(request):
+    """Flask-Compress's cache key (it adds the encoding): the hash of the body, taken by
+    ``compress_response`` just before (a missing one fails loudly, never shares an entry)."""
+    return g.pop("body_key")
+
+
+def _hash_body(response):
+    """Take the hash ``_body_key`` returns, for every body Flask-Compress may compress whole."""
+    if compress.cache is None or response.is_streamed:
+        return
+    if response.mimetype not in compress.compress_mimetypes_set:
+        return
+    response.direct_passthrough = False
+    g.body_key = hashlib.blake2b(response.get_data(), digest_size=16).hexdigest()
 
 
 #: Headers a 304 need not repeat: the browser keeps those it stored with the page.
@@ -70,11 +103,42 @@ def compress_response(response):
         # Flask-Compress only considers 2xx responses: present the error page as one.
         response.status_code = 200
         try:
+            _hash_body(response)
             response = compress.after_request(response)
         finally:
             response.status_code = status
+            g.pop("body_key", None)
         return response
-    return compress.after_request(response)
+    _hash_body(response)
+    try:
+        return compress.after_request(response)
+    finally:
+        g.pop("body_key", None)
+
+
+def init_token_reuse(app):
+    """Per worker: the signed CSRF token last handed to each session (by its raw secret) and
+    when, for the 4,096 sessions seen last."""
+    tokens = LRUCache(4096, size_of=lambda _entry: 1)
+    app.extensions["signed_tokens"] = tokens
+
+    def reuse():
+        raw = session.get("csrf_token")
+        if raw:
+            found = tokens.get(raw)
+            if found is not None and time.time() - found[1] < TOKEN_REUSE_SECONDS:
+                g.csrf_token = found[0]
+
+    def keep(response):
+        token, raw = g.get("csrf_token"), session.get("csrf_token")
+        if token and raw:
+            found = tokens.get(raw)
+            if found is None or found[0] != token:
+                tokens.set(raw, (token, time.time()))
+        return response
+
+    app.before_request(reuse)
+    app.after_request(keep)
 
 
 def init_validators(app):

@@ -249,6 +249,18 @@ def make_participant(app):
 # -- A real gunicorn ------------------------------------------------------------------------
 
 
+@pytest.fixture
+def world(app, make_event, make_org, make_account):
+    """An open event; ITU with two coordinators (coord, deputy), WHO with one (who-coord)."""
+    event = make_event("open")
+    org = make_org("ITU")
+    other = make_org("WHO")
+    first = make_account("coord", organization=org, language="en")
+    second = make_account("deputy", organization=org, language="en")
+    make_account("who-coord", organization=other, language="en")
+    return {"event": event, "org": org, "other": other, "first": first, "second": second}
+
+
 def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

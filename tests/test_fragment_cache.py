@@ -8,7 +8,7 @@ import sys
 import pytest
 from jinja2 import UndefinedError
 
-from portal.cache import CSRF_SLOT, FragmentCache
+from portal.cache import CSRF_SLOT, LRUCache
 from portal.db import database
 from portal.models import SUBMITTED, Organization, Participant, Photo
 from portal.services import participants as participant_service
@@ -16,17 +16,6 @@ from tests.test_delegation_helpers import PASSWORD
 
 LIST = "/delegation/participants"
 TOKEN_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-@pytest.fixture
-def world(app, make_event, make_org, make_account):
-    event = make_event("open")
-    org = make_org("ITU")
-    other = make_org("WHO")
-    first = make_account("coord", organization=org, language="en")
-    second = make_account("deputy", organization=org, language="en")
-    make_account("who-coord", organization=other, language="en")
-    return {"event": event, "org": org, "other": other, "first": first, "second": second}
 
 
 def sign_in(app, username):
@@ -194,7 +183,7 @@ def test_pages_are_right_with_the_cache_off(app_config, world, make_participant)
 
 def test_cache_bounded_least_recently_used_first_out():
     one = sys.getsizeof("x" * 20)
-    store = FragmentCache(5 * one)
+    store = LRUCache(5 * one)
     store.set("a", "x" * 20)
     store.set("b", "y" * 20)
     assert store.get("a") == "x" * 20  # a is now the most recent

@@ -76,10 +76,7 @@ def start(account):
     """Begin a new session for ``account`` (a fresh cookie: nothing carries over)."""
     from flask_login import login_user
 
-    language = session.get("lang")
-    session.clear()
-    if language:
-        session["lang"] = language
+    clear()
     now = now_seconds()
     session["started"] = now
     session["seen"] = now
@@ -87,7 +84,6 @@ def start(account):
     login_user(account)
     # The forms' CSRF secret now, in the cookie the sign-in sends anyway: otherwise the first
     # page after signing in would send the whole cookie again (~450 bytes on 2G).
-    g.pop("csrf_token", None)
     generate_csrf()
 
 
@@ -112,10 +108,7 @@ def _enforce_timeouts():
         now - seen > int(config["SESSION_IDLE_MINUTES"]) * 60
         or now - started > int(config["SESSION_LIFETIME_MINUTES"]) * 60
     ):
-        language = session.get("lang")
-        session.clear()
-        if language:
-            session["lang"] = language
+        clear()
         return
     # Refresh at most once a minute, so most responses need not re-send the cookie.
     if now - seen >= 60:
@@ -123,8 +116,10 @@ def _enforce_timeouts():
 
 
 def clear():
-    """Forget everything in the session but the chosen language."""
+    """Forget everything in the session but the chosen language; the CSRF token signed for it
+    goes too (a form of a new session gets a new one)."""
     language = session.get("lang")
     session.clear()
+    g.pop("csrf_token", None)
     if language:
         session["lang"] = language
