@@ -66,6 +66,15 @@ def lighthouse_command():
     return [local]
 
 
+#: Runs of one page before giving up.
+ATTEMPTS = 3
+
+
+def _last_line(result):
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    return lines[-1][:200] if lines else "exit %d" % result.returncode
+
+
 def run_lighthouse(command, url, headers, output):
     args = [
         *command,
@@ -81,8 +90,14 @@ def run_lighthouse(command, url, headers, output):
     if headers:
         args.append("--extra-headers=" + json.dumps(headers))
     env = {**os.environ, "CHROME_PATH": CHROMIUM}
-    result = subprocess.run(args, env=env, capture_output=True, text=True)
-    if result.returncode != 0 or not os.path.exists(output):
+    for attempt in range(1, ATTEMPTS + 1):
+        result = subprocess.run(args, env=env, capture_output=True, text=True)
+        if result.returncode == 0 and os.path.exists(output):
+            break
+        # Chromium 156 sometimes loses the trace of a load ("NO_NAVSTART ... Please run
+        # Lighthouse again"): as it asks, run it again, and say so.
+        print("  (lighthouse failed on %s, attempt %d: %s)" % (url, attempt, _last_line(result)))
+    else:
         raise RuntimeError("lighthouse failed on %s:\n%s" % (url, result.stderr[-3000:]))
     with open(output, encoding="utf-8") as fh:
         return json.load(fh)
