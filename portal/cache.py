@@ -3,6 +3,7 @@
 A template marks what may be reused, and what the markup depends on::
 
     {% cache "rows", delegation_key, page %} ... {% endcache %}
+    {% cache "row", data_key(participant), state %} ... {% endcache %}
 
 ``delegation_key`` is ``(organization id, data_version)``: the database raises the version in the
 same transaction as any change to a participant or a photo of the organization (triggers of
@@ -101,6 +102,13 @@ class CacheExtension(Extension):
         return Markup(rendered)  # noqa: S704 - escaped by the template when it was rendered
 
 
+def data_key(record):
+    """A key part that changes with any column of ``record`` (a peewee model): for a part that
+    shows one row, such as a participant in the list. Its id, and the hash of all its values
+    (a change in any field, whoever makes it, gives a new key)."""
+    return (type(record).__name__, record.id, hash(tuple(record.__data__.values())))
+
+
 def check_key(key):
     for part in key:
         if part is None or isinstance(part, Undefined):
@@ -129,5 +137,6 @@ def cached(key, render, environment=None):
 def init_app(app):
     megabytes = float(app.config.get("FRAGMENT_CACHE_MB", 8))
     app.jinja_env.add_extension(CacheExtension)
+    app.jinja_env.globals["data_key"] = data_key
     app.jinja_env.fragment_cache = LRUCache(int(megabytes * 1024 * 1024))
     app.extensions["fragment_cache"] = app.jinja_env.fragment_cache

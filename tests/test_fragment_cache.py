@@ -118,6 +118,31 @@ def test_list_reused_until_the_delegation_changes_whoever_changes_it(app, world,
     assert "OMEGA" in page and "ALPHA" not in page
 
 
+def test_after_a_change_only_the_changed_row_is_rendered_again(app, world, make_participant):
+    people = [make_participant(world["org"], family_name="ROW%02d" % n) for n in range(12)]
+    client = sign_in(app, "coord")
+    get(client)
+    changed = people[5]
+    with app.app_context(), database.connection_context():
+        Participant.update(function="Interpreter").where(Participant.id == changed.id).execute()
+    hits, misses = cache(app).hits, cache(app).misses
+    page = get(client)
+    row = re.search(r'<tr id="p-%d".*?</tr>' % changed.id, page, re.S).group(0)
+    assert "Interpreter" in row
+    # Rendered again: the page and its parts (content, list, counts) and the one row; the
+    # other eleven rows came from the cache.
+    assert cache(app).hits - hits >= 11
+    assert cache(app).misses - misses <= 6
+    # A photo added straight in the database shows in its row.
+    with app.app_context(), database.connection_context():
+        Photo.create(
+            participant=people[2].id, data=b"x", thumbnail=b"y", width=3, height=4, digest="feed"
+        )
+    page = get(client)
+    row = re.search(r'<tr id="p-%d".*?</tr>' % people[2].id, page, re.S).group(0)
+    assert "/feed/thumb.jpg" in row
+
+
 def test_dashboard_counts_and_missing_follow_changes(app, world, make_participant):
     p = make_participant(world["org"], family_name="GAMMA")
     client = sign_in(app, "coord")
