@@ -15,8 +15,8 @@ In one run it:
    median and p99 latency, errors (any response but a 200 counts: ``bench/statuses.lua``), the
    body bytes of a response, and the portal's throughput as a ratio of the bare app's; samples
    the resident memory of every worker;
-4. for information, the same pages from a portal with the fragment cache off (every page
-   rendered, as after each change to the delegation) at 16 connections;
+4. for information, the same pages from a portal with its caches off (every page rendered and
+   compressed whole: the worst case) at 16 connections;
 5. measures argon2id's cost for a few parameter sets meeting OWASP's minimum, and sign-ins per
    second through ``POST /login``, with the CPU the workers spent per sign-in.
 
@@ -526,11 +526,13 @@ def uncached_pages(env, workdir, pages, username, password, duration, bare):
     """The same pages from a portal with the fragment cache off: what each costs when it must
     be rendered (the first view after a change). Shown for information; not a target."""
     print(
-        "Without the fragment cache (PORTAL_FRAGMENT_CACHE_MB=0): every page rendered, as after"
-        " each change to the delegation (information, not a target):"
+        "Without the caches (PORTAL_FRAGMENT_CACHE_MB=0, PORTAL_COMPRESSED_CACHE_MB=0): every"
+        " page rendered and compressed whole, the worst case, as for the first view after a"
+        " worker starts (information, not a target):"
     )
     plain = Gunicorn(
-        {**env, "PORTAL_FRAGMENT_CACHE_MB": "0"}, log_path=os.path.join(workdir, "nocache.log")
+        {**env, "PORTAL_FRAGMENT_CACHE_MB": "0", "PORTAL_COMPRESSED_CACHE_MB": "0"},
+        log_path=os.path.join(workdir, "nocache.log"),
     )
     rows = []
     with plain:
