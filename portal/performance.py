@@ -99,21 +99,18 @@ def compress_response(response):
         # from mixing them up): the policy headers of the page it lands in apply.
         for name in DOCUMENT_ONLY:
             response.headers.pop(name, None)
-    if 400 <= status < 600 and response.mimetype == "text/html":
+    error_page = 400 <= status < 600 and response.mimetype == "text/html"
+    if error_page:
         # Flask-Compress only considers 2xx responses: present the error page as one.
         response.status_code = 200
-        try:
-            _hash_body(response)
-            response = compress.after_request(response)
-        finally:
-            response.status_code = status
-            g.pop("body_key", None)
-        return response
-    _hash_body(response)
     try:
-        return compress.after_request(response)
+        _hash_body(response)
+        response = compress.after_request(response)
     finally:
+        if error_page:
+            response.status_code = status
         g.pop("body_key", None)
+    return response
 
 
 def init_token_reuse(app):
