@@ -7,7 +7,7 @@ from flask import Flask, current_app, redirect, request, url_for
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import assets, cache, errors, i18n, performance
+from . import assets, cache, errors, i18n, performance, templating
 from .access import check_access, public
 from .config import load_config
 from .db import database, init_database, is_sqlite
@@ -26,6 +26,7 @@ def create_app(test_config=None):
     babel.init_app(app, locale_selector=i18n.select_locale)
     i18n.init_app(app)
     cache.init_app(app)
+    app.jinja_env.globals["page_identity"] = templating.page_identity
     login_manager.init_app(app)
     assets.init_app(app)
     errors.init_app(app)

@@ -124,13 +124,14 @@ def init_token_reuse(app):
         if raw:
             found = tokens.get(raw)
             if found is not None and time.time() - found[1] < TOKEN_REUSE_SECONDS:
-                g.csrf_token = found[0]
+                g.csrf_token = g.reused_csrf_token = found[0]
 
     def keep(response):
-        token, raw = g.get("csrf_token"), session.get("csrf_token")
-        if token and raw:
-            found = tokens.get(raw)
-            if found is None or found[0] != token:
+        """Remember a token signed during this request (none was reused, or a new session)."""
+        token = g.get("csrf_token")
+        if token and token != g.get("reused_csrf_token"):
+            raw = session.get("csrf_token")
+            if raw:
                 tokens.set(raw, (token, time.time()))
         return response
 

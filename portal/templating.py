@@ -36,7 +36,7 @@ def render_page(template_name, block_name=None, status=200, cache_key=None, **co
         return render_template(template_name, **context)
 
     if cache_key is not None and status == 200 and request.method == "GET" and not _flashes():
-        key = (template_name, block_name if fragment else "page", *_page_identity(), *cache_key)
+        key = (template_name, block_name if fragment else "page", *page_identity(), *cache_key)
         body = cached(key, render)
     else:
         body = render()
@@ -49,9 +49,10 @@ def _flashes():
     return bool(session.get("_flashes"))
 
 
-def _page_identity():
+def page_identity():
     """What a page shows besides its data: its language, its address (the language links
-    return to it), and the signed-in person's name and roles (the header)."""
+    return to it), and the signed-in person's name and roles (the header; base.html keys its
+    cached header on it too)."""
     user = current_user
     if user.is_authenticated:
         who = (user.id, user.full_name or user.username, user.is_coordinator, user.is_secretariat)
