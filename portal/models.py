@@ -68,6 +68,20 @@ STATUSES = {
     WITHDRAWN: _lp("status", "Withdrawn"),
 }
 
+#: Standard reasons for a rejection, shown to the coordinator in their own language.
+REJECTION_REASONS = {
+    # Translators: reason given to a coordinator when a participant is not accredited.
+    "photo_unsuitable": _l("The photo is not suitable for a badge."),
+    # Translators: reason given to a coordinator when a participant is not accredited.
+    "passport_invalid": _l("The passport is not valid for the dates of the summit."),
+    # Translators: reason given to a coordinator when a participant is not accredited.
+    "not_eligible": _l("This person is not eligible for this organization's delegation."),
+    # Translators: reason given to a coordinator when a participant is not accredited.
+    "duplicate": _l("This person is already registered with another delegation."),
+    # Translators: reason given to a coordinator when a participant is not accredited.
+    "incomplete": _l("Information is missing or incorrect."),
+}
+
 COURTESY_TITLES = {
     # Translators: courtesy title of a person (His/Her Excellency).
     "he": _lp("person title", "H.E."),
@@ -281,6 +295,15 @@ class Participant(BaseModel):
     @property
     def status_label(self):
         return STATUSES.get(self.status, self.status)
+
+    @property
+    def rejection_reason(self):
+        """The reason of a rejection in the current language: the standard reason, then the
+        secretariat's own words ("" unless rejected)."""
+        if self.status != REJECTED:
+            return ""
+        label = REJECTION_REASONS.get(self.rejection_code)
+        return " ".join(part for part in (str(label) if label else "", self.rejection_text) if part)
 
     @property
     def masked_passport(self):

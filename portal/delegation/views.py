@@ -66,20 +66,6 @@ def _page_key(context, *more):
     )
 
 
-def _rejection_reason(participant):
-    """The secretariat's reason, in the page's language: its own words, else the standard one."""
-    if participant.status != "rejected":
-        return ""
-    if participant.rejection_text:
-        return participant.rejection_text
-    try:
-        from ..services.review import REJECTION_REASONS  # noqa: PLC0415
-    except ImportError:  # pragma: no cover - the review service not installed
-        return participant.rejection_code
-    label = REJECTION_REASONS.get(participant.rejection_code)
-    return str(label) if label else participant.rejection_code
-
-
 def _context():
     """What every delegation page shows: the organization, the event, the figures."""
     account = _account()
@@ -101,7 +87,6 @@ def _context():
         "state": event.registration_state() if event else "open",
         "summary": participants.summary(account, version),
         "statuses": STATUSES,
-        "reason_of": _rejection_reason,
         "country_name": country_name,
     }
 

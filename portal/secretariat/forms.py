@@ -14,8 +14,8 @@ from wtforms import (
 )
 from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional
 
-from ..models import LANGUAGES
-from ..services.review import NOTIFICATION_MODES, REJECTION_REASONS
+from ..models import LANGUAGES, REJECTION_REASONS
+from ..services.review import NOTIFICATION_MODES
 
 DECISIONS = [("accredit", _l("Accredit")), ("reject", _l("Reject"))]
 

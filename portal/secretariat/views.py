@@ -26,6 +26,7 @@ from ..i18n import safe_next
 from ..models import (
     CATEGORIES,
     LANGUAGES,
+    REJECTION_REASONS,
     ROLES,
     STATUSES,
     Account,
@@ -97,7 +98,6 @@ def _helpers():
     return {
         "photo_url": photo_url,
         "review_passport_valid": review.passport_valid,
-        "reason_of": review.rejection_reason,
     }
 
 
@@ -147,7 +147,7 @@ def _queue_context(page=None):
         "duplicates": review.duplicates_for(participants),
         "event": _event(),
         "form": DecisionForm(),
-        "reasons": review.REJECTION_REASONS,
+        "reasons": REJECTION_REASONS,
         "args": request.args,
     }
 
@@ -268,7 +268,7 @@ def _row(participant, form=None, message=None, decided=False, status=200):
         duplicates=review.duplicates_for([participant]),
         event=_event(),
         form=form or DecisionForm(),
-        reasons=review.REJECTION_REASONS,
+        reasons=REJECTION_REASONS,
         row_message=message,
         row_error=form.errors if form is not None else None,
         decided=decided,
@@ -296,7 +296,7 @@ def _participant_page(participant, form=None, status=200):
         duplicates=review.duplicates_for([participant]).get(participant.id, []),
         history=list(review.history(participant)),
         form=form,
-        reasons=review.REJECTION_REASONS,
+        reasons=REJECTION_REASONS,
     )
 
 

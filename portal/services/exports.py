@@ -32,11 +32,6 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 def _columns():
     """(heading, value function) pairs, headings in the current language."""
-    from .review import REJECTION_REASONS  # noqa: PLC0415 - review imports services lazily
-
-    def reason(p):
-        label = REJECTION_REASONS.get(p.rejection_code)
-        return " ".join(x for x in (str(label) if label else "", p.rejection_text) if x)
 
     def day(value):
         return value.isoformat() if value else ""
@@ -70,7 +65,7 @@ def _columns():
         (_l("Mobile"), lambda p: p.mobile),
         (_l("Arrival"), lambda p: day(p.arrival_date)),
         (_l("Departure"), lambda p: day(p.departure_date)),
-        (_l("Rejection reason"), reason),
+        (_l("Rejection reason"), lambda p: p.rejection_reason),
         (
             _l("Submitted"),
             lambda p: p.submitted_at.isoformat(" ", "minutes") if p.submitted_at else "",

@@ -65,8 +65,6 @@ def deliver(pending):
 
 
 def send_decision(account, participant):
-    from .review import REJECTION_REASONS  # noqa: PLC0415 - review imports this module
-
     organization = Organization.get_by_id(participant.organization_id)
     mail.send_to_account(
         account,
@@ -74,7 +72,6 @@ def send_decision(account, participant):
         participant=participant,
         organization=organization,
         event=Event.select().order_by(Event.id).first(),
-        reasons=REJECTION_REASONS,
     )
 
 
@@ -105,8 +102,6 @@ def send_digests():
                 ).execute()
             continue
         organization = Organization.get_by_id(account.organization_id)
-        from .review import REJECTION_REASONS  # noqa: PLC0415 - review imports this module
-
         try:
             mail.send_to_account(
                 account,
@@ -114,7 +109,6 @@ def send_digests():
                 notifications=rows,
                 organization=organization,
                 event=event,
-                reasons=REJECTION_REASONS,
             )
         except (OSError, smtplib.SMTPException) as exc:
             log.error("digest to account %s not sent: %s", account.id, exc)

@@ -18,6 +18,7 @@ from ..models import (
     ACCREDITED,
     CATEGORIES,
     REJECTED,
+    REJECTION_REASONS,
     ROLE_COORDINATOR,
     STATUSES,
     SUBMITTED,
@@ -36,35 +37,12 @@ from .participants import SECRETARIAT_MOVES, accredit, lock_organization, passpo
 
 log = logging.getLogger(__name__)
 
-#: Standard reasons for a rejection, shown to the coordinator in their own language.
-REJECTION_REASONS = {
-    # Translators: reason given to a coordinator when a participant is not accredited.
-    "photo_unsuitable": _l("The photo is not suitable for a badge."),
-    # Translators: reason given to a coordinator when a participant is not accredited.
-    "passport_invalid": _l("The passport is not valid for the dates of the summit."),
-    # Translators: reason given to a coordinator when a participant is not accredited.
-    "not_eligible": _l("This person is not eligible for this organization's delegation."),
-    # Translators: reason given to a coordinator when a participant is not accredited.
-    "duplicate": _l("This person is already registered with another delegation."),
-    # Translators: reason given to a coordinator when a participant is not accredited.
-    "incomplete": _l("Information is missing or incorrect."),
-}
-
 ACCREDIT = "accredit"
 REJECT = "reject"
 
 PAGE_SIZE = 50
 #: The queue shows more per participant: fewer at a time keep its pages light on slow links.
 QUEUE_PAGE_SIZE = 20
-
-
-def rejection_reason(participant):
-    """Return the reason of a rejection in the page's language (standard label or free text)."""
-    label = REJECTION_REASONS.get(participant.rejection_code)
-    parts = [str(label)] if label else []
-    if participant.rejection_text:
-        parts.append(participant.rejection_text)
-    return " ".join(parts)
 
 
 def _like(text):
