@@ -10,7 +10,7 @@ TEST_STAMP := $(VENV)/.test-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test install install-test system-test-deps translations check-translations \
-        extract lint format test-sqlite test-postgres bench-pages bench-server lighthouse clean
+        extract lifecycle-table lint format test-sqlite test-postgres bench-pages bench-server lighthouse clean
 
 run: install translations
 	$(BIN)/flask --app portal db upgrade
@@ -50,6 +50,10 @@ translations: install
 
 check-translations: install
 	$(BIN)/python -m portal.i18n_tools check --strict
+
+# Developers: write the lifecycle tables into README.md from portal/lifecycle.py.
+lifecycle-table: install
+	$(BIN)/python -c "from portal.lifecycle import write_readme; write_readme()"
 
 # Developers: extract the strings from the code and update the three catalogues.
 extract: install-test

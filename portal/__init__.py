@@ -7,7 +7,7 @@ from flask import Flask, current_app, redirect, request, url_for
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import assets, cache, errors, i18n, performance, templating
+from . import assets, cache, errors, i18n, lifecycle, performance, templating
 from .access import check_access, public
 from .config import load_config
 from .db import database, init_database, is_sqlite
@@ -27,6 +27,9 @@ def create_app(test_config=None):
     i18n.init_app(app)
     cache.init_app(app)
     app.jinja_env.globals["page_identity"] = templating.page_identity
+    app.jinja_env.globals.update(
+        allowed=templating.allowed, why_not=templating.why_not, new_draft=lifecycle.new_draft
+    )
     login_manager.init_app(app)
     assets.init_app(app)
     errors.init_app(app)

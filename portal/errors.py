@@ -19,6 +19,10 @@ MESSAGES = {
         _l("There is nothing here. Check the address, or go back to your home page."),
     ),
     405: (_l("Not allowed"), _l("This action cannot be done this way.")),
+    409: (
+        _l("Not possible now"),
+        _l("This cannot be done in the current state. Reload the page to see where things stand."),
+    ),
     413: (_l("File too large"), _l("What you sent is too large. Photos may be up to 5 MB.")),
     422: (
         _l("Cannot process"),
@@ -64,6 +68,14 @@ def _handle_500(exc):
 
 def init_app(app):
     app.register_error_handler(HTTPException, _handle_http)
+    # A service's refusal that no view turned into a page of its own: its status, and for a
+    # refusal (not a "not found") its own words.
+    from .services import DomainError, NotFound
+
+    app.register_error_handler(NotFound, lambda exc: render_error(404))
+    app.register_error_handler(
+        DomainError, lambda exc: render_error(exc.status, detail=str(exc.message))
+    )
     app.register_error_handler(InternalServerError, _handle_500)
     # The database or another dependency not answering: 503 rather than 500.
     from peewee import InterfaceError, OperationalError

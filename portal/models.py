@@ -1,8 +1,9 @@
 """The portal's data, all in one module: organizations, accounts, the event, participants,
 badge photos, the audit log and one-time submission keys.
 
-Models answer the questions templates ask (``participant.can_edit``, ``event.is_open``);
-state changes live in ``portal.services``.
+Models answer the questions templates ask (``participant.can("save")``, ``event.is_open``);
+a participant's life is declared in ``portal.lifecycle``; state changes live in
+``portal.services``.
 """
 
 import datetime as dt
@@ -53,7 +54,7 @@ ROLES = {ROLE_COORDINATOR: _l("Coordinator"), ROLE_SECRETARIAT: _l("Secretariat"
 
 LANGUAGES = {"fr": "Français", "en": "English", "ar": "العربية"}
 
-# A participant's life. Transitions live in portal.services.participants.
+# A participant's statuses. Who moves a participant where: portal/lifecycle.py.
 DRAFT = "draft"
 SUBMITTED = "submitted"
 ACCREDITED = "accredited"
@@ -214,6 +215,11 @@ class Event(BaseModel):
         self.updated_at = utcnow()
         return super().save(*args, **kwargs)
 
+    @classmethod
+    def current(cls):
+        """Return the event (the first row), or None before one is set up."""
+        return cls.select().order_by(cls.id).first()
+
     def name(self, language=None):
         language = language or str(get_locale() or "fr")
         return getattr(self, "name_" + language, None) or self.name_fr
@@ -312,17 +318,12 @@ class Participant(BaseModel):
             return ""
         return "•••" + self.passport_number[-3:]
 
-    @property
-    def can_edit(self):
-        return self.status in (DRAFT, SUBMITTED, REJECTED, ACCREDITED)
+    def can(self, action):
+        """Whether the participant's status admits ``action`` (portal/lifecycle.py decides;
+        screens ask ``allowed(p, action)``, which also weighs who asks and the event)."""
+        from .lifecycle import ACTIONS  # noqa: PLC0415 - the lifecycle reads these models
 
-    @property
-    def can_delete(self):
-        return self.status == DRAFT
-
-    @property
-    def can_withdraw(self):
-        return self.status in (SUBMITTED, ACCREDITED, REJECTED)
+        return self.status in ACTIONS[action].sources
 
 
 class Photo(BaseModel):

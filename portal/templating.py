@@ -1,10 +1,12 @@
 """Render a whole page, or for an HTMX request just one of its named blocks."""
 
-from flask import current_app, redirect, render_template, request, session
+from flask import current_app, g, redirect, render_template, request, session
 from flask_login import current_user
 
+from . import lifecycle
 from .cache import cached
 from .i18n import current_language
+from .models import Event
 
 
 def render_block(template_name, block_name, **context):
@@ -59,6 +61,22 @@ def page_identity():
     else:
         who = ("anonymous",)
     return (current_language(), request.full_path, *who)
+
+
+def why_not(participant, action):
+    """Why a screen does not offer ``action`` on ``participant`` to the signed-in person now
+    (a ``lifecycle.Refusal``), or None: the lifecycle decides (portal/lifecycle.py), from who
+    asks, the status and the event."""
+    user = current_user._get_current_object()
+    if "event" not in g:
+        # Once a request: a list asks for every row.
+        g.event = getattr(user, "current_event", None) or Event.current()
+    return lifecycle.refusal(participant, action, user, g.event, offered_only=True)
+
+
+def allowed(participant, action):
+    """Whether a screen offers ``action`` on ``participant`` to the signed-in person now."""
+    return why_not(participant, action) is None
 
 
 def is_htmx():

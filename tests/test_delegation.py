@@ -504,7 +504,7 @@ def test_only_drafts_can_be_deleted(signed_in, world, make_participant):
     refused = signed_in.post(
         "/delegation/participants/%d/delete" % sub.id, data={"csrf_token": token}
     )
-    assert refused.status_code == 422
+    assert refused.status_code == 409
     assert "Only drafts can be deleted" in refused.get_data(as_text=True)
     assert [p.id for p in rows(signed_in.application)] == [sub.id]
 

@@ -10,7 +10,7 @@ from jinja2 import UndefinedError
 
 from portal.cache import CSRF_SLOT, LRUCache
 from portal.db import database
-from portal.models import SUBMITTED, Organization, Participant, Photo
+from portal.models import ROLE_SECRETARIAT, SUBMITTED, Organization, Participant, Photo
 from portal.services import participants as participant_service
 from tests.test_delegation_helpers import PASSWORD
 
@@ -99,7 +99,9 @@ def test_saving_an_organization_never_writes_an_old_version_back(app, world, mak
 # -- The pages ----------------------------------------------------------------------------------
 
 
-def test_list_reused_until_the_delegation_changes_whoever_changes_it(app, world, make_participant):
+def test_list_reused_until_the_delegation_changes_whoever_changes_it(
+    app, world, make_participant, make_account
+):
     p = make_participant(world["org"], family_name="ALPHA", status=SUBMITTED)
     client = sign_in(app, "coord")
     assert "ALPHA" in get(client)
@@ -108,7 +110,8 @@ def test_list_reused_until_the_delegation_changes_whoever_changes_it(app, world,
     assert cache(app).hits > hits  # the second page came from the cache
     # A change made outside the coordinator's pages (the secretariat's decision) shows at once.
     with app.test_request_context(), database.connection_context():
-        participant_service.accredit(Participant.get_by_id(p.id), world["first"])
+        reviewer = make_account("reviewer", role=ROLE_SECRETARIAT)
+        participant_service.take("accredit", p.id, reviewer)
     page = get(client)
     assert re.search(r'<tr id="p-%d" class="st-accredited">' % p.id, page)
     # And one made straight in the database.

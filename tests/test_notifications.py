@@ -6,6 +6,7 @@ from flask_babel import force_locale, format_date, pgettext
 from portal.db import database
 from portal.models import (
     ACCREDITED,
+    REJECTION_REASONS,
     ROLE_SECRETARIAT,
     SUBMITTED,
     AuditLog,
@@ -14,7 +15,6 @@ from portal.models import (
     Participant,
     utcnow,
 )
-from portal.services import review
 
 from .conftest import csrf_token, free_port
 
@@ -65,7 +65,7 @@ def test_each_coordinator_gets_the_decision_in_their_language(app, setup, smtp_s
         decided = Participant.get_by_id(badr.id).decided_at
     by = {(m["To"].split("<")[1][:2], "Badr" in m["Subject"]): m for m in smtp_server}
     arabic, french = by[("ar", True)].get_content(), by[("fr", True)].get_content()
-    reason = review.REJECTION_REASONS["photo_unsuitable"]
+    reason = REJECTION_REASONS["photo_unsuitable"]
     assert _in(app, "ar", reason) in arabic
     assert _in(app, "fr", reason) in french
     assert _in(app, "ar", lambda: format_date(decided, "long")) in arabic

@@ -8,12 +8,15 @@ import pytest
 from flask_babel import force_locale, format_date, format_decimal, lazy_pgettext
 
 from portal.db import database
+from portal.lifecycle import quota_refusal
 from portal.models import (
     ACCREDITED,
     DRAFT,
     REJECTED,
+    REJECTION_REASONS,
     ROLE_SECRETARIAT,
     SUBMITTED,
+    WITHDRAWN,
     Account,
     AuditLog,
     Event,
@@ -21,8 +24,7 @@ from portal.models import (
     Participant,
     utcnow,
 )
-from portal.services import DomainError, review
-from portal.services.participants import check_quota
+from portal.services import DomainError, decisions, listings, settings
 
 from .conftest import csrf_token
 
@@ -143,7 +145,7 @@ def test_secretariat_decides_and_the_arabic_coordinator_sees_it(
     reason_ar, accredited_ar, rejected_ar = texts_in(
         app,
         "ar",
-        review.REJECTION_REASONS["passport_invalid"],
+        REJECTION_REASONS["passport_invalid"],
         lazy_pgettext("status", "Accredited"),
         lazy_pgettext("status", "Rejected"),
     )
@@ -276,12 +278,12 @@ def test_overview_pages_and_asks_the_same_number_of_queries_per_page(
     app, as_secretariat, make_org, make_participant, make_account
 ):
     client = as_secretariat
-    for n in range(review.PAGE_SIZE + 5):
+    for n in range(listings.PAGE_SIZE + 5):
         org = make_org("O%03d" % n, name_en="Org %03d" % n)
         make_participant(org, family_name="P%d" % n)
         make_account("coord%d" % n, organization=org)
     first = client.get("/secretariat/").get_data(as_text=True)
-    assert first.count('<tr id="org-') == review.PAGE_SIZE
+    assert first.count('<tr id="org-') == listings.PAGE_SIZE
     assert "Org 000" in first and "Org 054" not in first
     second = client.get("/secretariat/?page=2").get_data(as_text=True)
     assert second.count('<tr id="org-') == 5 and "Org 054" in second
@@ -316,7 +318,7 @@ def _queries(client, path):
 
 def test_other_lists_ask_no_query_per_row(app, as_secretariat, make_org, make_account, submitted):
     client = as_secretariat
-    orgs = [make_org("Q%02d" % n) for n in range(review.QUEUE_PAGE_SIZE + 3)]
+    orgs = [make_org("Q%02d" % n) for n in range(listings.QUEUE_PAGE_SIZE + 3)]
     for n, org in enumerate(orgs):
         submitted(org, family_name="P%d" % n, passport_key="K%d" % n)
         make_account("coordinator%d" % n, organization=org)
@@ -430,10 +432,10 @@ def test_queue_shows_what_a_decision_needs_and_flags_duplicates(
 def test_queue_pages_and_filters(app, as_secretariat, make_org, submitted):
     client = as_secretariat
     a, b = make_org("AAA"), make_org("BBB", name_en="Bravo")
-    people = [submitted(a, family_name="A%02d" % n) for n in range(review.QUEUE_PAGE_SIZE + 2)]
+    people = [submitted(a, family_name="A%02d" % n) for n in range(listings.QUEUE_PAGE_SIZE + 2)]
     bravo = submitted(b, family_name="Zulu")
     first = client.get("/secretariat/queue").get_data(as_text=True)
-    assert first.count('<tr id="p-') == review.QUEUE_PAGE_SIZE
+    assert first.count('<tr id="p-') == listings.QUEUE_PAGE_SIZE
     assert 'id="p-%d"' % people[0].id in first
     second = client.get("/secretariat/queue?page=2", headers=HX).get_data(as_text=True)
     assert second.count('<tr id="p-') == 3 and "<html" not in second
@@ -579,8 +581,8 @@ def test_a_participant_decided_meanwhile_is_not_decided_twice(
     p, q, r = submitted(org), submitted(org, given_names="Quinn"), submitted(org, given_names="Rae")
     token = token_of(client)  # the reviewer's screen shows version 1 of each
     with app.test_request_context(), database.connection_context():
-        review.decide(p.id, colleague, "reject", text="Colleague said no")
-        review.decide(q.id, colleague, "accredit")
+        decisions.decide(p.id, colleague, "reject", text="Colleague said no")
+        decisions.decide(q.id, colleague, "accredit")
     # HTMX: the row answers 409 with a clear message; the colleague's decision stands.
     response = client.post(
         "/secretariat/participants/%d/decision" % p.id,
@@ -620,9 +622,14 @@ def test_a_participant_decided_meanwhile_is_not_decided_twice(
     assert "1 participant accredited." in body and "changed by someone else meanwhile" in body
     assert fetch(app, Participant, r.id).status == ACCREDITED
     assert fetch(app, Participant, p.id).status == REJECTED
-    # The service itself refuses a move the state machine does not allow.
-    with app.test_request_context(), database.connection_context(), pytest.raises(DomainError):
-        review.decide(r.id, colleague, "accredit")
+    # The service itself refuses a move the lifecycle does not allow (a withdrawn participant);
+    # a decision repeated as it was (the same version) changes nothing.
+    with app.test_request_context(), database.connection_context():
+        again = decisions.decide(r.id, colleague, "accredit", version=2)
+        assert (again.status, again.version) == (ACCREDITED, 2)
+        Participant.update(status=WITHDRAWN).where(Participant.id == r.id).execute()
+        with pytest.raises(DomainError, match="status"):
+            decisions.decide(r.id, colleague, "accredit")
 
 
 def test_participant_page_shows_its_history(app, as_secretariat, make_org, submitted):
@@ -653,7 +660,7 @@ def _event_form(event, **changes):
         name: getattr(event, name).isoformat()
         if isinstance(getattr(event, name), dt.date)
         else getattr(event, name)
-        for name in review.EVENT_FIELDS
+        for name in settings.EVENT_FIELDS
     }
     values.update(changes)
     return values
@@ -734,14 +741,15 @@ def test_quota_and_arabic_name(app, as_secretariat, make_org, submitted):
     page = client.get("/secretariat/organizations/%d" % org.id).get_data(as_text=True)
     token = csrf_token(page)
     with app.app_context(), database.connection_context():
-        check_quota(org.id)  # no quota: no limit
+        assert quota_refusal(org.id) is None  # no quota: no limit
     response = client.post(
         "/secretariat/organizations/%d" % org.id,
         data={"csrf_token": token, "quota": "1", "name_ar": ""},
     )
     assert response.status_code == 303
-    with app.test_request_context(), database.connection_context(), pytest.raises(DomainError):
-        check_quota(org.id)  # the next submission, by any worker, is refused at once
+    with app.test_request_context(), database.connection_context():
+        # The next submission, by any worker, is refused at once.
+        assert quota_refusal(org.id) is not None
     response = client.post(
         "/secretariat/organizations/%d" % org.id, data={"csrf_token": token, "quota": "-2"}
     )

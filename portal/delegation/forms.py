@@ -271,6 +271,13 @@ class ParticipantForm(FlaskForm):
         self.visa_required.data = {True: "yes", False: "no"}.get(participant.visa_required)
         self.version.data = str(participant.version)
 
+    def expected_version(self):
+        """Return the version of the participant the form was opened at (None: missing)."""
+        try:
+            return int(self.version.data)
+        except (TypeError, ValueError):
+            return None
+
 
 def _check_country(field):
     if field.data and field.data not in {code for code, _ in field.choices}:

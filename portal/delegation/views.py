@@ -19,13 +19,13 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
 from werkzeug.datastructures import CombinedMultiDict, MultiDict
-from werkzeug.exceptions import NotFound
 
+from .. import lifecycle
 from ..access import coordinator_only, login_redirect, signed_in
 from ..errors import render_error
 from ..models import STATUSES, Event, Organization, Photo
 from ..prepared import prepared
-from ..services import DomainError, idempotency, participants, registration
+from ..services import DomainError, NotFound, idempotency, participants
 from ..services.countries import countries, country_name
 from ..services.photos import PhotoError
 from ..services.photos import process as process_photo
@@ -163,133 +163,130 @@ def participants_photo(participant):
 
 
 def _mark_missing(form, participant):
-    """Put "required to submit" next to each empty field a submission needs."""
-    for name in registration.missing_field_names(participant):
-        field = getattr(form, name, None)
+    """Put "needed to submit" next to each field a submission still needs."""
+    for requirement in lifecycle.missing(participant):
+        field = getattr(form, requirement.field, None)
         if field is not None and not field.errors:
             field.errors = [*field.errors, _("Needed to submit for accreditation.")]
 
 
-def _saved_response(participant, replayed=False):
+def _done_message(result):
+    """What a save did, in the same words with or without JavaScript."""
+    name = result.participant.full_name or result.participant.family_name
+    if result.submitted:
+        return _("%(name)s is submitted for accreditation.", name=name)
+    return _("%(name)s is saved.", name=name)
+
+
+def _saved_response(result):
     """After a save: the list (no JavaScript), or the row and the counts (HTMX)."""
+    participant = result.participant
+    message = _done_message(result)
+    anchor = url_for(".participant_list") + "#p-%d" % participant.id
     if not is_htmx():
-        if participant.submit_error is None:
-            if participant.status == "submitted" and "submit" in request.form:
-                flash(_("%(name)s is submitted for accreditation.", name=participant.full_name))
-            else:
-                flash(
-                    _("%(name)s is saved.", name=participant.full_name or participant.family_name)
-                )
-        return redirect(url_for(".participant_list") + "#p-%d" % participant.id, 303)
+        flash(message)
+        return redirect(anchor, 303)
     if request.form.get("in_list") != "1":
+        flash(message)
         response = current_app.response_class("", 204)
-        response.headers["HX-Redirect"] = url_for(".participant_list") + "#p-%d" % participant.id
+        response.headers["HX-Redirect"] = anchor
         return response
     participant.photo_digest = participants_photo(participant)
-    context = _context()
     body = render_block(
         "delegation/participants.html",
         "saved",
         p=participant,
-        created=getattr(participant, "was_created", False) and not replayed,
-        **context,
+        created=result.created,
+        row_message=message,
+        **_context(),
     )
     return make_response(body, 200)
 
 
+def _upload(form):
+    """Return the badge photo sent with the form, processed (None when none was chosen)."""
+    upload = form.photo.data
+    if not upload or getattr(upload, "filename", None) is None:
+        return None
+    data = upload.read(current_app.config["MAX_PHOTO_BYTES"] + 1)
+    return process_photo(data, current_app.config["MAX_PHOTO_BYTES"]) if data else None
+
+
 def _save(participant_id):
+    """Validate the form, then save (and submit) it in one service call; map what comes back."""
     account = _account()
-    event = _event()
     participant = participants.get_participant(account, participant_id) if participant_id else None
     form = _form(participant)
-    if participant is not None and not participant.can_edit:
-        return _render_form(form, participant, 409, _("This participant can no longer be changed."))
-    key = form.submission_key.data
-    # A repeated POST (a retry, a double tap): answer with the first result.
-    previous = idempotency.previous_result(key, account)
-    if previous is not None and previous.object_id:
-        done = participants.get_participant(account, previous.object_id)
-        done.submit_error = None
-        return _saved_response(done, replayed=True)
-    upload = form.photo.data
     if not form.validate():
-        if upload and getattr(upload, "filename", None):
+        if form.photo.data and getattr(form.photo.data, "filename", None):
             # A browser never shows a chosen file again: say so rather than lose it silently.
             form.photo.errors = [
                 *form.photo.errors,
                 _("The photo was not saved: choose it again once the form is corrected."),
             ]
         return _render_form(form, participant, 422)
-    photo = None
-    if upload and getattr(upload, "filename", None) is not None:
-        data = upload.read(current_app.config["MAX_PHOTO_BYTES"] + 1)
-        if data:
-            try:
-                photo = process_photo(data, current_app.config["MAX_PHOTO_BYTES"])
-            except PhotoError as exc:
-                form.photo.errors = [str(exc.message)]
-                return _render_form(form, participant, 422)
-    version = None
-    if participant is not None:
-        try:
-            version = int(form.version.data)
-        except (TypeError, ValueError):
-            version = participant.version
-
-    outcome = {}
-
-    def change():
-        outcome["participant"] = participants.save_participant(
-            account,
-            participant.id if participant else None,
-            form.values(),
-            event,
-            expected_version=version,
-            photo=photo,
-            submit_now="submit" in request.form,
+    if participant is not None and form.expected_version() is None:
+        # Never an edit that cannot say what it changes: it would overwrite anything.
+        form.version.data = str(participant.version)
+        message = _(
+            "This form does not say which version of the participant it changes. Compare it "
+            "with what is saved now, then save again to keep yours."
         )
-        return outcome["participant"]
-
+        return _render_form(
+            form, participant, 422, message, conflict=_differences(form, participant)
+        )
     try:
-        row, replayed = idempotency.run_once(key, account, "participant.save", change)
+        result = participants.save(
+            account,
+            participant_id,
+            form.values(),
+            _event(),
+            version=form.expected_version(),
+            photo=_upload(form),
+            submit="submit" in request.form,
+            key=form.submission_key.data,
+        )
+    except PhotoError as exc:
+        form.photo.errors = [str(exc.message)]
+        return _render_form(form, participant, 422)
     except participants.VersionConflict as exc:
-        current = exc.current
-        values = form.values()
-        differences = [
-            (getattr(form, name).label.text, _shown(name, getattr(current, name)))
-            for name in participants.EDITABLE
-            if name != "passport_number" and values.get(name) != getattr(current, name)
-        ]
-        if values.get("passport_number") != current.passport_number:
-            differences.append((form.passport_number.label.text, current.masked_passport))
-        form.version.data = str(current.version)
-        return _render_form(form, participant, 409, exc.message, conflict=differences)
+        form.version.data = str(exc.current.version)
+        return _render_form(
+            form, participant, 409, exc.message, conflict=_differences(form, exc.current)
+        )
     except DomainError as exc:
         if exc.field == "duplicate":
             form.family_name.errors = [*form.family_name.errors, str(exc.message)]
-        return _render_form(form, participant, 422, exc.message)
-    saved = participants.get_participant(account, row.object_id)
-    submit_error = None if replayed else outcome["participant"].submit_error
-    saved.submit_error = submit_error
-    saved.was_created = not replayed and outcome["participant"].was_created
-    submitted = "submit" in request.form and saved.status == "submitted"
-    if submitted and not replayed and submit_error is None:
-        participants.notify_submission(account, [saved])
-    if submit_error is not None:
-        # Saved, but not submitted: say why, and mark the fields still needed.
-        form = _form(saved, formdata=MultiDict())
-        form.load(saved)
-        _mark_missing(form, saved)
-        saved.photo_digest = participants_photo(saved)
-        # In the list, the saved draft's row appears (or changes) behind the form.
-        return _render_form(
-            form,
-            saved,
-            422,
-            _("Saved as a draft, but not submitted: %(reason)s", reason=submit_error),
-            row_update="created" if saved.was_created else "updated",
-        )
-    return _saved_response(saved, replayed=replayed)
+        return _render_form(form, participant, exc.status, exc.message)
+    if result.not_submitted_because is None:
+        return _saved_response(result)
+    # Saved, but not submitted: say why, and mark the fields still needed.
+    saved = result.participant
+    form = _form(saved, formdata=MultiDict())
+    form.load(saved)
+    _mark_missing(form, saved)
+    saved.photo_digest = participants_photo(saved)
+    # In the list, the saved draft's row appears (or changes) behind the form.
+    return _render_form(
+        form,
+        saved,
+        422,
+        _("Saved as a draft, but not submitted: %(reason)s", reason=result.not_submitted_because),
+        row_update="created" if result.created else "updated",
+    )
+
+
+def _differences(form, current):
+    """The fields where what is saved now differs from the form: (label, value shown)."""
+    values = form.values()
+    differences = [
+        (getattr(form, name).label.text, _shown(name, getattr(current, name)))
+        for name in participants.EDITABLE
+        if name != "passport_number" and values.get(name) != getattr(current, name)
+    ]
+    if values.get("passport_number") != current.passport_number:
+        differences.append((form.passport_number.label.text, current.masked_passport))
+    return differences
 
 
 def _shown(name, value):
@@ -375,30 +372,6 @@ def _row_response(participant, message=None, status=200):
     return make_response(body, status)
 
 
-@bp.route("/delegation/participants/<int:pid>/submit", methods=["POST"])
-@coordinator_only
-def participant_submit(pid):
-    """Submit one complete participant for accreditation."""
-    account = _account()
-    participant = participants.get_participant(account, pid)
-    key = request.form.get("submission_key", "")
-    try:
-        row, replayed = idempotency.run_once(
-            key,
-            account,
-            "participant.submit",
-            lambda: participants.submit(participant, account, _event()),
-        )
-    except DomainError as exc:
-        return _row_response(participant, exc.message, 422)
-    participant = participants.get_participant(account, pid)
-    if not replayed:
-        participants.notify_submission(account, [participant])
-    return _row_response(
-        participant, _("%(name)s is submitted for accreditation.", name=participant.full_name)
-    )
-
-
 def _confirm_page(participant, action, status=200, message=None):
     return render_page(
         "delegation/confirm.html",
@@ -407,44 +380,34 @@ def _confirm_page(participant, action, status=200, message=None):
         participant=participant,
         action=action,
         message=message,
-        submission_key=idempotency.new_key(),
         **_context(),
     )
 
 
-@bp.route("/delegation/participants/<int:pid>/withdraw", methods=["GET", "POST"])
-@coordinator_only
-def participant_withdraw(pid):
-    """Withdraw a participant (after confirmation): the record and its history stay."""
+#: What each action of the list says once done.
+DONE = {
+    "submit": lambda name: _("%(name)s is submitted for accreditation.", name=name),
+    "withdraw": lambda name: _("%(name)s is withdrawn.", name=name),
+    "delete": lambda name: _("%(name)s is deleted.", name=name),
+}
+
+
+def _take(pid, action):
+    """Take ``action`` on a participant of the delegation: the lifecycle decides."""
     account = _account()
     participant = participants.get_participant(account, pid)
     if request.method == "GET":
-        return _confirm_page(participant, "withdraw")
-    try:
-        participant = participants.withdraw(participant, account, _event())
-    except DomainError as exc:
-        if is_htmx():
-            return _row_response(participant, exc.message, 422)
-        return _confirm_page(participant, "withdraw", 422, exc.message)
-    return _row_response(participant, _("%(name)s is withdrawn.", name=participant.full_name))
-
-
-@bp.route("/delegation/participants/<int:pid>/delete", methods=["GET", "POST"])
-@coordinator_only
-def participant_delete(pid):
-    """Delete a draft (after confirmation)."""
-    account = _account()
-    participant = participants.get_participant(account, pid)
-    if request.method == "GET":
-        return _confirm_page(participant, "delete")
+        return _confirm_page(participant, action)
     name = participant.full_name or participant.family_name
     try:
-        participants.delete_draft(participant, account, _event())
+        outcome = participants.take(action, pid, account, _event())
     except DomainError as exc:
-        if is_htmx():
-            return _row_response(participant, exc.message, 422)
-        return _confirm_page(participant, "delete", 422, exc.message)
-    message = _("%(name)s is deleted.", name=name)
+        if is_htmx() or action == "submit":
+            return _row_response(participant, exc.message, exc.status)
+        return _confirm_page(participant, action, exc.status, exc.message)
+    message = DONE[action](name)
+    if action != "delete":
+        return _row_response(outcome.participant, message)
     if not is_htmx():
         flash(message)
         return redirect(url_for(".participant_list"), 303)
@@ -452,6 +415,27 @@ def participant_delete(pid):
         "delegation/participants.html", "deleted", pid=pid, message=message, **_context()
     )
     return make_response(body, 200)
+
+
+@bp.route("/delegation/participants/<int:pid>/submit", methods=["POST"])
+@coordinator_only
+def participant_submit(pid):
+    """Submit one complete participant for accreditation."""
+    return _take(pid, "submit")
+
+
+@bp.route("/delegation/participants/<int:pid>/withdraw", methods=["GET", "POST"])
+@coordinator_only
+def participant_withdraw(pid):
+    """Withdraw a participant (after confirmation): the record and its history stay."""
+    return _take(pid, "withdraw")
+
+
+@bp.route("/delegation/participants/<int:pid>/delete", methods=["GET", "POST"])
+@coordinator_only
+def participant_delete(pid):
+    """Delete a draft (after confirmation)."""
+    return _take(pid, "delete")
 
 
 # -- Badge photos -------------------------------------------------------------------------------

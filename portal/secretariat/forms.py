@@ -15,7 +15,7 @@ from wtforms import (
 from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional
 
 from ..models import LANGUAGES, REJECTION_REASONS
-from ..services.review import NOTIFICATION_MODES
+from ..services.settings import NOTIFICATION_MODES
 
 DECISIONS = [("accredit", _l("Accredit")), ("reject", _l("Reject"))]
 

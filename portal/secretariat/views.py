@@ -35,8 +35,16 @@ from ..models import (
     Participant,
     Photo,
 )
-from ..services import DomainError, exports, prepcom, review
-from ..services.accounts import PasswordLinkMailError, issue_password_link
+from ..services import DomainError, decisions, exports, listings, prepcom
+from ..services.accounts import (
+    LOCK,
+    PasswordLinkMailError,
+    issue_password_link,
+    set_account_access,
+)
+from ..services.accounts import add_coordinator as create_coordinator
+from ..services.duplicates import duplicates_for
+from ..services.settings import EVENT_FIELDS, update_event, update_organization
 from ..templating import is_htmx, render_page, see_other
 from .forms import (
     CoordinatorForm,
@@ -97,7 +105,7 @@ def photo_url(participant, digest):
 def _helpers():
     return {
         "photo_url": photo_url,
-        "review_passport_valid": review.passport_valid,
+        "review_passport_valid": listings.passport_valid,
     }
 
 
@@ -111,7 +119,7 @@ def overview():
     args = request.args
     sort = args.get("sort", "name")
     descending = args.get("dir") == "desc"
-    result = review.overview(
+    result = listings.overview(
         category=args.get("category", ""),
         status=args.get("status", ""),
         text=args.get("q", "")[:100],
@@ -138,13 +146,13 @@ def _queue_context(page=None):
     organization_id = request.args.get("organization", type=int)
     text = request.args.get("q", "")[:100]
     page = page or _page()
-    participants, total = review.queue(page, organization_id, text)
+    participants, total = listings.queue(page, organization_id, text)
     return {
         "participants": participants,
         "total": total,
         "page": page,
-        "pages": max(1, -(-total // review.QUEUE_PAGE_SIZE)),
-        "duplicates": review.duplicates_for(participants),
+        "pages": max(1, -(-total // listings.QUEUE_PAGE_SIZE)),
+        "duplicates": duplicates_for(participants),
         "event": _event(),
         "form": DecisionForm(),
         "reasons": REJECTION_REASONS,
@@ -183,13 +191,13 @@ def decide_many():
         context = _queue_context()
         context.update(form=form, bulk_errors=errors)
         return render_page("secretariat/queue.html", "queue", status=422, **context)
-    result = review.decide_many(
+    result = decisions.decide_many(
         items, _actor(), form.decision.data, form.reason.data, form.text.data or ""
     )
     messages = []
     if result.done:
         count = len(result.done)
-        if form.decision.data == review.ACCREDIT:
+        if form.decision.data == decisions.ACCREDIT:
             text = ngettext(
                 "%(num)d participant accredited.", "%(num)d participants accredited.", count
             )
@@ -225,7 +233,7 @@ def decide(participant_id):
             return _row(participant, form=form, status=422)
         return _participant_page(participant, form, status=422)
     try:
-        participant = review.decide(
+        participant = decisions.decide(
             participant_id,
             _actor(),
             form.decision.data,
@@ -235,7 +243,9 @@ def decide(participant_id):
         )
     except DomainError as error:
         if is_htmx():
-            return _row(Participant.get_by_id(participant_id), message=error.message, status=409)
+            return _row(
+                Participant.get_by_id(participant_id), message=error.message, status=error.status
+            )
         flash(error.message, "error")
         return redirect(back, 303)
     message = _decided_message(participant)
@@ -259,13 +269,13 @@ def _row(participant, form=None, message=None, decided=False, status=200):
         .where(Participant.id == participant.id)
         .get()
     )
-    review.attach_photo_digests([participant])
+    listings.attach_photo_digests([participant])
     return render_page(
         "secretariat/queue.html",
         "row",
         status=status,
         p=participant,
-        duplicates=review.duplicates_for([participant]),
+        duplicates=duplicates_for([participant]),
         event=_event(),
         form=form or DecisionForm(),
         reasons=REJECTION_REASONS,
@@ -286,15 +296,15 @@ def _participant_page(participant, form=None, status=200):
         .where(Participant.id == participant.id)
         .get()
     )
-    review.attach_photo_digests([participant])
+    listings.attach_photo_digests([participant])
     form = form or DecisionForm(version=participant.version)
     return render_page(
         "secretariat/participant.html",
         status=status,
         p=participant,
         event=_event(),
-        duplicates=review.duplicates_for([participant]).get(participant.id, []),
-        history=list(review.history(participant)),
+        duplicates=duplicates_for([participant]).get(participant.id, []),
+        history=list(listings.history(participant)),
         form=form,
         reasons=REJECTION_REASONS,
     )
@@ -329,7 +339,7 @@ def photo(participant_id, digest):
 
 
 def _organization_page(organization, form=None, coordinator_form=None, status=200):
-    participants, duplicates = review.delegation(organization)
+    participants, duplicates = listings.delegation(organization)
     coordinators = (
         Account.select()
         .where(Account.organization == organization.id)
@@ -363,9 +373,7 @@ def organization_update(organization_id):
     form = OrganizationForm()
     if form.validate():
         try:
-            review.update_organization(
-                _actor(), organization.id, form.quota.data, form.name_ar.data
-            )
+            update_organization(_actor(), organization.id, form.quota.data, form.name_ar.data)
         except DomainError as error:
             form.quota.errors.append(error.message)
         else:
@@ -383,7 +391,7 @@ def add_coordinator(organization_id):
     form = CoordinatorForm()
     if form.validate():
         try:
-            account = review.add_coordinator(
+            account = create_coordinator(
                 _actor(),
                 organization.id,
                 form.username.data,
@@ -415,9 +423,7 @@ def settings():
     if request.method == "POST":
         if form.validate():
             try:
-                review.update_event(
-                    _actor(), **{name: form[name].data for name in review.EVENT_FIELDS}
-                )
+                update_event(_actor(), **{name: form[name].data for name in EVENT_FIELDS})
             except DomainError as error:
                 form[error.field].errors.append(error.message)
             else:
@@ -440,14 +446,14 @@ def settings():
 def accounts():
     """Every account: search, lock and unlock, one-time password links."""
     page = _page()
-    found, total = review.search_accounts(request.args.get("q", "")[:100], page)
+    found, total = listings.search_accounts(request.args.get("q", "")[:100], page)
     return render_page(
         "secretariat/accounts.html",
         "results",
         accounts=found,
         total=total,
         page=page,
-        pages=max(1, -(-total // review.PAGE_SIZE)),
+        pages=max(1, -(-total // listings.PAGE_SIZE)),
         roles=ROLES,
         languages=LANGUAGES,
         now=dt.datetime.now(dt.UTC).replace(tzinfo=None),
@@ -465,11 +471,11 @@ def account_access(account_id):
     """Lock an account (it may not sign in) or unlock it."""
     action = request.form.get("action", "")
     try:
-        account = review.set_account_access(_actor(), account_id, action)
+        account = set_account_access(_actor(), account_id, action)
     except DomainError as error:
         flash(error.message, "error")
     else:
-        if action == review.LOCK:
+        if action == LOCK:
             flash(_("%(username)s may not sign in any more.", username=account.username), "ok")
         else:
             flash(_("%(username)s may sign in again.", username=account.username), "ok")
@@ -589,7 +595,7 @@ def _date_arg(name):
 def audit():
     """The audit log: who did what, when, from where; filter and page."""
     page = _page()
-    rows, total = review.audit_log(
+    rows, total = listings.audit_log(
         action=request.args.get("action", ""),
         username=request.args.get("account", "")[:150],
         organization_id=request.args.get("organization", type=int),
@@ -603,7 +609,7 @@ def audit():
         rows=rows,
         total=total,
         page=page,
-        pages=max(1, -(-total // review.PAGE_SIZE)),
-        actions=review.audit_actions(),
+        pages=max(1, -(-total // listings.PAGE_SIZE)),
+        actions=listings.audit_actions(),
         args=request.args,
     )

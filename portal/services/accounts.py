@@ -28,7 +28,16 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext as _ln
 
 from ..db import database
-from ..models import ROLE_SECRETARIAT, Account, AuditLog, PasswordLink, new_token, utcnow
+from ..models import (
+    ROLE_COORDINATOR,
+    ROLE_SECRETARIAT,
+    Account,
+    AuditLog,
+    Organization,
+    PasswordLink,
+    new_token,
+    utcnow,
+)
 from . import DomainError, audit, passwords
 
 log = logging.getLogger(__name__)
@@ -383,4 +392,70 @@ def create_secretariat(username, password, given_name="", family_name="", email=
             password_changed_at=utcnow(),
         )
         audit.record("account.create", account=None, obj=account, role=ROLE_SECRETARIAT)
+    return account
+
+
+# -- Administration by the secretariat -----------------------------------------------------------
+
+LOCK = "lock"
+UNLOCK = "unlock"
+
+
+def set_account_access(actor, account_id, action):
+    """Lock an account (it may not sign in; its sessions end) or unlock it (it may sign in
+    again, its failed sign-ins forgotten)."""
+    if action not in (LOCK, UNLOCK):
+        raise DomainError(_l("Unknown action."))
+    with database.atomic():
+        account = Account.get_or_none(Account.id == account_id)
+        if account is None:
+            raise DomainError(_l("This account does not exist."))
+        if action == LOCK:
+            if account.id == actor.id:
+                raise DomainError(_l("You cannot lock your own account."))
+            Account.update(is_active=False, session_token=new_token(), updated_at=utcnow()).where(
+                Account.id == account.id
+            ).execute()
+        else:
+            Account.update(
+                is_active=True, locked_until=None, failed_logins=0, updated_at=utcnow()
+            ).where(Account.id == account.id).execute()
+        audit.record(
+            "account." + action,
+            account=actor,
+            obj=account,
+            organization=account.organization_id,
+            username=account.username,
+        )
+    return Account.get_by_id(account_id)
+
+
+def add_coordinator(actor, organization_id, username, given_name, family_name, email, language):
+    """Create a coordinator account (no password yet: send it a one-time link)."""
+    key = Account.key(username)
+    if not key:
+        raise DomainError(_l("The username is empty."), field="username")
+    with database.atomic():
+        organization = Organization.get_or_none(Organization.id == organization_id)
+        if organization is None:
+            raise DomainError(_l("Choose an organization."), field="organization")
+        if Account.select().where(Account.username_key == key).exists():
+            raise DomainError(_l("An account with this username exists already."), field="username")
+        account = Account.create(
+            username=username.strip(),
+            username_key=key,
+            role=ROLE_COORDINATOR,
+            organization=organization,
+            given_name=given_name.strip(),
+            family_name=family_name.strip(),
+            email=email.strip(),
+            language=language,
+        )
+        audit.record(
+            "account.create",
+            account=actor,
+            obj=account,
+            organization=organization.id,
+            username=account.username,
+        )
     return account

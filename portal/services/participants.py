@@ -1,18 +1,21 @@
-"""A participant's life, in one place: which delegation an account may see, and the state
-machine draft -> submitted -> accredited / rejected, withdrawn, that both the coordinators'
-and the secretariat's screens call.
+"""A participant's life, taken through the table of ``portal.lifecycle``: which participants an
+account may reach, the actions (submit, withdraw, delete, accredit, reject, ...) and the one save
+path of the coordinator's form. Both the coordinators' and the secretariat's screens call here.
+
+Every action runs in one transaction that holds the delegation's lock, reads the participant
+once, asks ``lifecycle.refusal``, writes, records an audit row and queues its e-mail.
 """
 
 import datetime as dt
-import logging
+from dataclasses import dataclass, field
 
-from flask import abort
 from flask_babel import lazy_gettext as _l
-from peewee import JOIN, Case, CharField, TextField, fn
+from peewee import JOIN, Case, fn
 
+from .. import lifecycle
 from ..db import database, is_sqlite
+from ..lifecycle import ACTIONS, BADGE_FIELDS, GONE
 from ..models import (
-    ACCREDITED,
     DRAFT,
     REJECTED,
     SUBMITTED,
@@ -23,37 +26,14 @@ from ..models import (
     utcnow,
 )
 from ..prepared import prepared
-from . import DomainError, audit
-
-log = logging.getLogger(__name__)
-
-# Who may move a participant from one status to another.
-COORDINATOR_MOVES = {
-    (DRAFT, SUBMITTED),
-    (REJECTED, SUBMITTED),
-    (ACCREDITED, SUBMITTED),  # an accredited participant's badge details were edited
-    (SUBMITTED, WITHDRAWN),
-    (ACCREDITED, WITHDRAWN),
-    (REJECTED, WITHDRAWN),
-    (DRAFT, WITHDRAWN),
-}
-SECRETARIAT_MOVES = {
-    (SUBMITTED, ACCREDITED),
-    (SUBMITTED, REJECTED),
-    (ACCREDITED, REJECTED),
-    (REJECTED, ACCREDITED),
-}
-
-#: Statuses that count against an organization's quota.
-COUNTED = (SUBMITTED, ACCREDITED)
-
+from . import Conflict, DomainError, NotFound, audit, idempotency, notifications
 
 # -- Scope: the one place that decides which participants an account may reach --------------
 
 
 def participants_for(account):
     """Return a query of the participants ``account`` may see: their own organization's, or
-    every one for the secretariat. Every coordinator-side query starts here."""
+    every one for the secretariat. Every query about participants starts here."""
     query = Participant.select()
     if account.is_secretariat:
         return query
@@ -63,14 +43,16 @@ def participants_for(account):
 
 
 def get_participant(account, participant_id):
-    """Return the participant if ``account`` may see it, else answer 404."""
+    """Return the participant if ``account`` may see it; raise NotFound otherwise."""
     try:
         pid = int(participant_id)
     except (TypeError, ValueError):
-        abort(404)
+        raise NotFound() from None
+    if not 0 < pid < 2**63:
+        raise NotFound()
     participant = participants_for(account).where(Participant.id == pid).first()
     if participant is None:
-        abort(404)
+        raise NotFound()
     return participant
 
 
@@ -88,142 +70,110 @@ def lock_organization(organization_id):
         ).for_update().execute()
 
 
-# -- Transitions --------------------------------------------------------------------------------
+# -- Actions --------------------------------------------------------------------------------------
 
 
-def _move(participant, new_status, actor, allowed, action, **details):
-    if (participant.status, new_status) not in allowed:
-        raise DomainError(_l("This participant cannot be changed from this status."))
+class ChangedMeanwhile(Conflict):
+    """The participant changed after the screen was drawn (decided, edited, withdrawn)."""
+
+
+class VersionConflict(Conflict):
+    """The participant changed since the form was opened; ``current`` is the newer version."""
+
+    def __init__(self, current):
+        super().__init__(
+            _l(
+                "Someone else changed this participant while you were editing it. Compare the "
+                "two versions below, then save again to keep yours."
+            ),
+            field="version",
+        )
+        self.current = current
+
+
+def _raise(refusal):
+    if refusal.kind == "role":
+        raise NotFound(refusal.message)
+    if refusal.kind == "status":
+        raise Conflict(refusal.message)
+    raise DomainError(refusal.message, field=refusal.field)
+
+
+def _apply(participant, name, actor, **inputs):
+    """Move ``participant`` as action ``name`` says (already allowed), with its audit row."""
+    action = ACTIONS[name]
     old = participant.status
     now = utcnow()
-    participant.status = new_status
+    if action.target is GONE:
+        audit.record(action.audited_as, account=actor, obj=participant)
+        participant.delete_instance(recursive=True)
+        return participant
+    if action.target is not None:
+        participant.status = action.target
+    if participant.status == WITHDRAWN:
+        participant.is_head = False
+    if participant.status == SUBMITTED and old != SUBMITTED:
+        participant.submitted_at = now
+    if name in ("accredit", "reject"):
+        participant.decided_by = actor
+        participant.decided_at = now
+    if participant.status == REJECTED:
+        participant.rejection_code = inputs.get("code") or ""
+        participant.rejection_text = (inputs.get("text") or "").strip()
+    else:
+        participant.rejection_code = participant.rejection_text = ""
     participant.version += 1
     participant.updated_by = actor
     participant.updated_at = now
-    if new_status == SUBMITTED:
-        participant.submitted_at = now
-    if new_status in (ACCREDITED, REJECTED):
-        participant.decided_by = actor
-        participant.decided_at = now
-    if new_status != REJECTED:
-        participant.rejection_code = ""
-        participant.rejection_text = ""
     participant.save()
-    audit.record(action, account=actor, obj=participant, old=old, new=new_status, **details)
+    details = {"reason": inputs.get("code") or "text"} if name == "reject" else {}
+    audit.record(
+        action.audited_as,
+        account=actor,
+        obj=participant,
+        old=old,
+        new=participant.status,
+        **details,
+    )
+    _ANNOUNCE.get(name, lambda p, a: None)(participant, actor)
     return participant
 
 
-def check_quota(organization_id, adding=1):
-    """Raise if ``adding`` more submitted participants would exceed the organization's quota."""
-    organization = Organization.get_by_id(organization_id)
-    if organization.quota is None:
-        return
-    used = (
-        Participant.select()
-        .where((Participant.organization == organization_id) & Participant.status.in_(COUNTED))
-        .count()
-    )
-    if used + adding > organization.quota:
-        raise DomainError(
-            _l(
-                "Your organization's quota of %(quota)s participants is reached.",
-                quota=organization.quota,
+@dataclass
+class Outcome:
+    participant: Participant
+    #: False when the participant was already where the action leads (a repeated request).
+    changed: bool = True
+
+
+def take(name, participant_id, actor, event=None, version=None, **inputs):
+    """Take action ``name`` of the lifecycle on a participant ``actor`` may reach, in one
+    transaction; return an Outcome. ``version`` is the version the actor's screen showed: if the
+    participant changed meanwhile, nothing is written. A request repeated after it was done
+    (the participant is already where the action leads) changes nothing."""
+    action = ACTIONS[name]
+    with database.atomic():
+        participant = get_participant(actor, participant_id)
+        lock_organization(participant.organization_id)
+        participant = Participant.get_by_id(participant.id)
+        if version is not None and version != participant.version:
+            raise ChangedMeanwhile(
+                _l(
+                    "%(name)s was changed by someone else meanwhile (now: %(status)s). "
+                    "Nothing was done; check it again.",
+                    name=participant.full_name,
+                    status=participant.status_label,
+                )
             )
-        )
+        if action.target not in (None, GONE) and participant.status == action.target:
+            return Outcome(participant, changed=False)
+        refusal = lifecycle.refusal(participant, name, actor, event, **inputs)
+        if refusal is not None:
+            _raise(refusal)
+        return Outcome(_apply(participant, name, actor, **inputs))
 
 
-def check_window(event, submitting=False):
-    """Raise unless the delegation may be changed now (and submitted, with ``submitting``)."""
-    state = event.registration_state() if event is not None else "open"
-    if state == "closed":
-        raise DomainError(_l("Registration is closed: the delegation can no longer be changed."))
-    if submitting and state == "not_open":
-        raise DomainError(
-            _l("Registration is not open yet: participants can be saved as drafts, not submitted.")
-        )
-
-
-def _submit_locked(participant, actor, event):
-    """Submit ``participant`` (fresh, inside a transaction holding the organization's lock)."""
-    from .registration import missing_for_submission  # noqa: PLC0415 - avoid a cycle
-
-    check_window(event, submitting=True)
-    missing = missing_for_submission(participant)
-    if missing:
-        raise DomainError(
-            _l(
-                "This participant is not complete: %(missing)s.",
-                missing=", ".join(str(m) for m in missing),
-            ),
-            field="submit",
-        )
-    if participant.status == SUBMITTED:
-        return participant  # a repeated submission changes nothing
-    if participant.status not in COUNTED:
-        check_quota(participant.organization_id)
-    return _move(participant, SUBMITTED, actor, COORDINATOR_MOVES, "participant.submit")
-
-
-def submit(participant, actor, event):
-    """Submit a complete participant for accreditation (coordinator)."""
-    with database.atomic():
-        lock_organization(participant.organization_id)
-        participant = Participant.get_by_id(participant.id)
-        return _submit_locked(participant, actor, event)
-
-
-def withdraw(participant, actor, event=None):
-    """Withdraw a participant: the record and its history stay (coordinator)."""
-    check_window(event)
-    with database.atomic():
-        lock_organization(participant.organization_id)
-        participant = Participant.get_by_id(participant.id)
-        if participant.status == WITHDRAWN:
-            return participant  # a repeated request changes nothing
-        participant.is_head = False
-        return _move(participant, WITHDRAWN, actor, COORDINATOR_MOVES, "participant.withdraw")
-
-
-def delete_draft(participant, actor, event=None):
-    """Delete a participant that is still a draft (coordinator)."""
-    check_window(event)
-    with database.atomic():
-        lock_organization(participant.organization_id)
-        participant = Participant.get_by_id(participant.id)
-        if participant.status != DRAFT:
-            raise DomainError(_l("Only drafts can be deleted; withdraw this participant instead."))
-        audit.record("participant.delete", account=actor, obj=participant)
-        participant.delete_instance(recursive=True)
-
-
-def accredit(participant, actor):
-    """Accredit a submitted participant (secretariat)."""
-    with database.atomic():
-        lock_organization(participant.organization_id)
-        participant = Participant.get_by_id(participant.id)
-        return _move(participant, ACCREDITED, actor, SECRETARIAT_MOVES, "participant.accredit")
-
-
-def reject(participant, actor, code="", text=""):
-    """Reject a submitted participant with a standard reason code or free text (secretariat)."""
-    if not (code or text.strip()):
-        raise DomainError(_l("Give a reason for the rejection."), field="reason")
-    with database.atomic():
-        lock_organization(participant.organization_id)
-        participant = Participant.get_by_id(participant.id)
-        participant.rejection_code = code
-        participant.rejection_text = text.strip()
-        return _move(
-            participant,
-            REJECTED,
-            actor,
-            SECRETARIAT_MOVES,
-            "participant.reject",
-            reason=code or "text",
-        )
-
-
-# -- Creating and editing (coordinator) ----------------------------------------------------------
+# -- The coordinator's form: one save path ------------------------------------------------------
 
 #: What a coordinator's form may change, nothing else (never the organization or the status).
 EDITABLE = (
@@ -248,29 +198,6 @@ EDITABLE = (
     "visa_place",
     "special_needs",
 )
-#: What is printed on the badge: changing it sends an accredited participant back for review.
-BADGE_FIELDS = (
-    "courtesy_title",
-    "family_name",
-    "given_names",
-    "family_name_original",
-    "given_names_original",
-    "function",
-)
-
-
-class VersionConflict(DomainError):
-    """The participant changed since the form was opened; ``current`` is the newer version."""
-
-    def __init__(self, current):
-        super().__init__(
-            _l(
-                "Someone else changed this participant while you were editing it. Compare the "
-                "two versions below, then save again to keep yours."
-            ),
-            field="version",
-        )
-        self.current = current
 
 
 def passport_key(number):
@@ -305,100 +232,142 @@ def find_duplicate(organization_id, values, exclude_id=None):
     return None
 
 
-def save_participant(
-    actor, participant_id, values, event, expected_version=None, photo=None, submit_now=False
-):
-    """Create (``participant_id`` None) or change a participant of the actor's organization.
+@dataclass
+class SaveResult:
+    participant: Participant
+    created: bool = False
+    #: The names of the fields the save changed.
+    changed: list = field(default_factory=list)
+    #: Why a requested submission was refused (the save itself is kept), else None.
+    not_submitted_because: object = None
+    #: The form was sent before with the same submission key: nothing new was written.
+    replayed: bool = False
+    #: The participant was submitted by this save.
+    submitted: bool = False
 
-    ``values`` holds only EDITABLE fields. Runs in one transaction holding the delegation's
-    lock: the version check, duplicates, the head of delegation's mark (moved from the previous
-    head first: the database allows one), the badge photo, an accredited participant's return
-    to "submitted" when its badge details change, and the audit row (field names only).
 
-    With ``submit_now``, the participant is then submitted; if that is refused (incomplete,
-    registration not open, quota), the changes are kept as saved and ``submit_error`` on the
-    returned participant says why.
+def save(actor, participant_id, values, event, *, version=None, photo=None, submit=False, key=""):
+    """Create (``participant_id`` None) or change a participant of the actor's organization,
+    and submit it with ``submit``: one transaction, guarded by the form's one-time ``key``.
+
+    In one transaction holding the delegation's lock: the lifecycle's "create" or "save", the
+    version check, duplicates, the head of delegation's mark (moved from the previous head
+    first: the database allows one), the badge photo, the "resubmit" of an accredited
+    participant whose badge details change, the audit row (field names only), and the
+    submission. A refused submission keeps the save and says why.
     """
-    check_window(event)
     values = {k: v for k, v in values.items() if k in EDITABLE}
-    organization_id = actor.organization_id
-    with database.atomic():
-        lock_organization(organization_id)
-        if participant_id is None:
-            participant = Participant(
-                organization=organization_id, created_by=actor, status=DRAFT, version=0
-            )
-        else:
-            participant = participants_for(actor).where(Participant.id == participant_id).first()
-            if participant is None:
-                abort(404)
-            if not participant.can_edit:
-                raise DomainError(
-                    _l("This participant was withdrawn and can no longer be changed.")
-                )
-            if expected_version is not None and participant.version != expected_version:
-                raise VersionConflict(participant)
-        duplicate = find_duplicate(
-            organization_id, {**participant.__data__, **values}, participant.id
-        )
-        if duplicate is not None:
-            raise DomainError(
-                _l(
-                    "This person is already in your delegation: %(name)s (no. %(id)s).",
-                    name=duplicate.full_name or duplicate.family_name,
-                    id=duplicate.id,
-                ),
-                field="duplicate",
-            )
-        changed = sorted(
-            k for k, v in values.items() if participant.id is None or getattr(participant, k) != v
-        )
-        for name in changed:
-            setattr(participant, name, values[name])
-        participant.passport_key = passport_key(participant.passport_number)
-        if participant.is_head and participant.status == WITHDRAWN:
-            participant.is_head = False
-        if "is_head" in changed and participant.is_head:
-            # The partial unique index allows one head: take the mark from the previous one.
-            query = Participant.update(is_head=False, updated_at=utcnow()).where(
-                (Participant.organization == organization_id) & Participant.is_head
-            )
-            if participant.id is not None:
-                query = query.where(Participant.id != participant.id)
-            query.execute()
-        back_to_review = participant.status == ACCREDITED and (
-            photo is not None or any(k in BADGE_FIELDS for k in changed)
-        )
-        created = participant.id is None
-        participant.version += 1
-        participant.updated_by = actor
-        participant.updated_at = utcnow()
-        participant.save()
-        if photo is not None:
-            from .photos import store  # noqa: PLC0415
+    result = SaveResult(None)
 
-            store(participant, photo)
-        audit.record(
-            "participant.create" if created else "participant.update",
-            account=actor,
-            obj=participant,
-            fields=changed,
-            photo=photo is not None,
+    def change():
+        result.participant = _save_locked(
+            actor, participant_id, values, event, version, photo, submit, result
         )
-        if back_to_review:
-            # Already counted against the quota: no quota check.
-            _move(participant, SUBMITTED, actor, {(ACCREDITED, SUBMITTED)}, "participant.resubmit")
-        participant.submit_error = None
-        if submit_now and participant.status in (DRAFT, REJECTED):
-            try:
-                with database.atomic():  # a savepoint: a refused submission keeps the save
-                    _submit_locked(participant, actor, event)
-            except DomainError as exc:
-                participant = Participant.get_by_id(participant.id)
-                participant.submit_error = exc.message
-        participant.changed_fields = changed
-        participant.was_created = created
+        return result.participant
+
+    row, replayed = idempotency.run_once(key, actor, "participant.save", change)
+    if replayed:
+        return SaveResult(get_participant(actor, row.object_id), replayed=True)
+    return result
+
+
+def _save_locked(actor, participant_id, values, event, version, photo, submit, result):
+    organization_id = actor.organization_id
+    lock_organization(organization_id)
+    if participant_id is None:
+        participant = Participant(organization=organization_id, created_by=actor, status=DRAFT)
+        participant.version = 0
+        refusal = lifecycle.refusal(None, "create", actor, event)
+    else:
+        participant = get_participant(actor, participant_id)
+        refusal = lifecycle.refusal(participant, "save", actor, event)
+    if refusal is not None:
+        _raise(refusal)
+    if version is not None and participant.id is not None and participant.version != version:
+        raise VersionConflict(participant)
+    duplicate = find_duplicate(organization_id, {**participant.__data__, **values}, participant.id)
+    if duplicate is not None:
+        raise DomainError(
+            _l(
+                "This person is already in your delegation: %(name)s (no. %(id)s).",
+                name=duplicate.full_name or duplicate.family_name,
+                id=duplicate.id,
+            ),
+            field="duplicate",
+        )
+    result.created = participant.id is None
+    result.changed = sorted(
+        k for k, v in values.items() if result.created or getattr(participant, k) != v
+    )
+    for name in result.changed:
+        setattr(participant, name, values[name])
+    participant.passport_key = passport_key(participant.passport_number)
+    if "is_head" in result.changed and participant.is_head:
+        # The partial unique index allows one head: take the mark from the previous one.
+        query = Participant.update(is_head=False, updated_at=utcnow()).where(
+            (Participant.organization == organization_id) & Participant.is_head
+        )
+        if participant.id is not None:
+            query = query.where(Participant.id != participant.id)
+        query.execute()
+    participant.version += 1
+    participant.updated_by = actor
+    participant.updated_at = utcnow()
+    participant.save()
+    if photo is not None:
+        from .photos import store  # noqa: PLC0415 - photos imports this module
+
+        store(participant, photo)
+    audit.record(
+        "participant.create" if result.created else "participant.update",
+        account=actor,
+        obj=participant,
+        fields=result.changed,
+        photo=photo is not None,
+    )
+    badge_changed = photo is not None or any(k in BADGE_FIELDS for k in result.changed)
+    if badge_changed and lifecycle.refusal(participant, "resubmit", actor, event) is None:
+        _apply(participant, "resubmit", actor)  # already counted against the quota
+    if submit and participant.status != SUBMITTED:
+        refusal = lifecycle.refusal(participant, "submit", actor, event)
+        if refusal is None:
+            _apply(participant, "submit", actor)
+            result.submitted = True
+        else:
+            result.not_submitted_because = refusal.message
     return participant
+
+
+# -- E-mails that actions queue ------------------------------------------------------------------
+
+
+def notify_submission(participant, actor):
+    """Queue for the coordinator a summary of the delegation after a submission (inside the
+    submission's transaction)."""
+    from . import mail  # noqa: PLC0415
+
+    if not actor.email:
+        return
+    everyone = list(participants_for(actor).order_by(Participant.family_name, Participant.id))
+    mail.send_to_account(
+        actor,
+        "submission_summary",
+        submitted=[participant.id],
+        participants=everyone,
+        today=dt.date.today(),
+    )
+
+
+def _announce_decision(participant, actor):
+    notifications.deliver(notifications.decision_made(participant))
+
+
+#: What each action tells people (queued in its transaction).
+_ANNOUNCE = {
+    "submit": notify_submission,
+    "accredit": _announce_decision,
+    "reject": _announce_decision,
+}
 
 
 class Summary(dict):
@@ -458,32 +427,10 @@ def _per_organization(build):
 MISSING_SHOWN = 50
 
 
-def _incomplete(scope):
-    """Narrow ``scope`` to the participants still missing something to submit: the same test
-    as ``registration.missing_fields`` and the dashboard's photo and passport checks."""
-    from .registration import REQUIRED_FIELDS  # noqa: PLC0415
-
-    incomplete = Photo.id.is_null() | Participant.visa_required.is_null()
-    incomplete |= (Participant.visa_required == True) & (  # noqa: E712 - SQL, not Python
-        fn.TRIM(fn.COALESCE(Participant.visa_place, "")) == ""
-    )
-    for name in REQUIRED_FIELDS:
-        field = getattr(Participant, name)
-        if isinstance(field, (CharField, TextField)):
-            incomplete |= fn.COALESCE(field, "") == ""
-        else:
-            incomplete |= field.is_null()
-    return scope.join(Photo, JOIN.LEFT_OUTER, on=(Photo.participant == Participant.id)).where(
-        Participant.status.not_in((WITHDRAWN, ACCREDITED)) & incomplete
-    )
-
-
 def _missing_columns():
-    from .registration import REQUIRED_FIELDS  # noqa: PLC0415
-
-    columns = [Participant.id, Participant.status, Participant.is_head]
-    columns += [getattr(Participant, name) for name in REQUIRED_FIELDS]
-    return [*columns, Participant.visa_required, Participant.visa_place, Photo.id.alias("photo_id")]
+    columns = [Participant.id, Participant.status, Participant.is_head, Participant.given_names]
+    columns += [getattr(Participant, r.field) for r in lifecycle.REQUIREMENTS if r.field != "photo"]
+    return [*dict.fromkeys(columns), Photo.id.alias("photo_id")]
 
 
 _status_counts = _per_organization(
@@ -501,11 +448,11 @@ _head = _per_organization(
     )
 )
 _missing_count = _per_organization(
-    lambda scope: _incomplete(scope).select(fn.COUNT(Participant.id)).tuples()
+    lambda scope: lifecycle.incomplete(scope).select(fn.COUNT(Participant.id)).tuples()
 )
 _missing_shown = _per_organization(
     lambda scope: (
-        _incomplete(scope)
+        lifecycle.incomplete(scope)
         .select(*_missing_columns())
         .order_by(Participant.family_name, Participant.id)
         .limit(MISSING_SHOWN)
@@ -535,21 +482,14 @@ class Missing(list):
 
 
 def _missing(account):
-    """Return [(participant, gaps)] for the participants still missing something to submit;
-    only the first ``MISSING_SHOWN`` are loaded, all are counted."""
-    from .registration import missing_fields  # noqa: PLC0415
-
+    """Return [(participant, groups)] for the participants still missing something to submit,
+    ``groups`` naming what ("photo", "passport", "other"); only the first ``MISSING_SHOWN`` are
+    loaded, all are counted."""
     count = next(iter(_missing_count(account)))[0]
     shown = []
     for p in _missing_shown(account):
-        gaps = []
-        if not p.photo_id:
-            gaps.append("photo")
-        passport = ("passport_number", "passport_country", "passport_expiry")
-        if any(not getattr(p, f) for f in passport):
-            gaps.append("passport")
-        if gaps or missing_fields(p):
-            shown.append((p, gaps))
+        groups = list(dict.fromkeys(r.group for r in lifecycle.missing(p)))
+        shown.append((p, groups))
     return Missing(shown, count)
 
 
@@ -580,22 +520,3 @@ def page_of(account, page=1, per_page=25):
     page = min(max(1, page), pages)
     rows = list(_page_rows(account, per_page, (page - 1) * per_page))
     return rows, total, pages, page
-
-
-def notify_submission(account, participants):
-    """E-mail the coordinator a summary of the delegation after a submission (after commit)."""
-    from . import mail  # noqa: PLC0415
-
-    if not account.email:
-        return
-    try:
-        everyone = list(participants_for(account).order_by(Participant.family_name, Participant.id))
-        mail.send_to_account(
-            account,
-            "submission_summary",
-            submitted=[p.id for p in participants],
-            participants=everyone,
-            today=dt.date.today(),
-        )
-    except Exception:  # noqa: BLE001 - the submission stands even if the mail cannot go
-        log.exception("submission summary not sent to account %s", account.id)

@@ -1,44 +1,26 @@
-"""The secretariat's work: decisions on submitted participants (one or many), duplicates across
-delegations, the overview of every delegation, the event's settings, and account administration.
-
-Each state change takes the acting account, checks the state inside one transaction, writes,
-and records an audit row; decisions are announced to the coordinators after the commit
-(``portal.services.notifications``).
-"""
+"""What the secretariat looks through: the review queue, the overview of every delegation, one
+delegation, a participant's history, and the audit log. Reads only."""
 
 import datetime as dt
-import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from flask_babel import lazy_gettext as _l
 from peewee import JOIN, SQL, Case, fn
 
-from ..db import database, is_sqlite
+from ..db import is_sqlite
 from ..models import (
-    ACCREDITED,
     CATEGORIES,
-    REJECTED,
-    REJECTION_REASONS,
     ROLE_COORDINATOR,
     STATUSES,
     SUBMITTED,
     WITHDRAWN,
     Account,
     AuditLog,
-    Event,
     Organization,
     Participant,
     Photo,
-    new_token,
-    utcnow,
 )
-from . import DomainError, audit, notifications
-from .participants import SECRETARIAT_MOVES, accredit, lock_organization, passport_key, reject
-
-log = logging.getLogger(__name__)
-
-ACCREDIT = "accredit"
-REJECT = "reject"
+from .duplicates import duplicates_for
+from .participants import passport_key
 
 PAGE_SIZE = 50
 #: The queue shows more per participant: fewer at a time keep its pages light on slow links.
@@ -54,142 +36,6 @@ def _like(text):
 def _contains(column, text):
     # ILIKE on PostgreSQL; LIKE (case-insensitive for ASCII) on SQLite.
     return column ** _like(text)
-
-
-# -- Decisions ----------------------------------------------------------------------------------
-
-
-class ChangedMeanwhile(DomainError):
-    """The participant was changed by someone else after the reviewer's screen was drawn."""
-
-
-def decide(participant_id, actor, decision, code="", text="", version=None):
-    """Accredit or reject one participant, in one transaction; notify after the commit.
-
-    ``version`` is the version the reviewer saw: if the participant changed meanwhile (decided
-    by someone else, edited, withdrawn) nothing is written and ChangedMeanwhile says so.
-    """
-    if decision not in (ACCREDIT, REJECT):
-        raise DomainError(_l("Choose a decision."))
-    code = code if code in REJECTION_REASONS else ""
-    text = (text or "").strip()
-    if decision == REJECT and not (code or text):
-        raise DomainError(_l("Give a reason for the rejection."), field="reason")
-    participant = Participant.get_or_none(Participant.id == participant_id)
-    if participant is None:
-        raise DomainError(_l("This participant does not exist any more."))
-    new_status = ACCREDITED if decision == ACCREDIT else REJECTED
-    with database.atomic():
-        lock_organization(participant.organization_id)
-        participant = Participant.get_by_id(participant.id)
-        if version is not None and int(version) != participant.version:
-            raise ChangedMeanwhile(
-                _l(
-                    "%(name)s was changed by someone else meanwhile (now: %(status)s). "
-                    "Nothing was done; check it again.",
-                    name=participant.full_name,
-                    status=participant.status_label,
-                )
-            )
-        if (participant.status, new_status) not in SECRETARIAT_MOVES:
-            raise ChangedMeanwhile(
-                _l(
-                    "%(name)s cannot be decided now: the status is %(status)s.",
-                    name=participant.full_name,
-                    status=participant.status_label,
-                )
-            )
-        if decision == ACCREDIT:
-            participant = accredit(participant, actor)
-        else:
-            participant = reject(participant, actor, code, text)
-        pending = notifications.decision_made(participant)
-    notifications.deliver(pending)
-    return participant
-
-
-@dataclass
-class BulkResult:
-    done: list = field(default_factory=list)
-    failed: list = field(default_factory=list)  # (participant_id, message)
-
-
-def decide_many(items, actor, decision, code="", text=""):
-    """Decide each ``(participant_id, version)`` in turn, each in its own transaction.
-
-    One participant changed meanwhile does not stop the others; the result says which failed.
-    """
-    result = BulkResult()
-    for participant_id, version in items:
-        try:
-            result.done.append(decide(participant_id, actor, decision, code, text, version))
-        except DomainError as error:
-            result.failed.append((participant_id, error.message))
-    return result
-
-
-# -- Duplicates across delegations ---------------------------------------------------------------
-
-
-def _name_key(p):
-    return (p.family_name.strip().casefold(), p.given_names.strip().casefold(), p.date_of_birth)
-
-
-def duplicates_for(participants):
-    """Return ``{participant_id: [other participants]}``: the same passport, or the same names
-    and date of birth, in another organization's delegation (withdrawn ones left out).
-
-    One query for the whole list, whatever its length.
-    """
-    participants = list(participants)
-    keys = {p.passport_key for p in participants if p.passport_key}
-    births = {p.date_of_birth for p in participants if p.date_of_birth}
-    if not keys and not births:
-        return {}
-    condition = None
-    if keys:
-        condition = Participant.passport_key.in_(sorted(keys))
-    if births:
-        by_birth = Participant.date_of_birth.in_(sorted(births))
-        condition = by_birth if condition is None else (condition | by_birth)
-    others = list(
-        Participant.select(
-            Participant.id,
-            Participant.organization,
-            Participant.family_name,
-            Participant.given_names,
-            Participant.date_of_birth,
-            Participant.passport_key,
-            Participant.status,
-            Organization.id,
-            Organization.code,
-            Organization.acronym,
-            Organization.name_en,
-            Organization.name_fr,
-            Organization.name_ar,
-        )
-        .join(Organization)
-        .where(condition & (Participant.status != WITHDRAWN))
-    )
-    by_passport, by_person = {}, {}
-    for other in others:
-        if other.passport_key:
-            by_passport.setdefault(other.passport_key, []).append(other)
-        if other.date_of_birth and other.family_name:
-            by_person.setdefault(_name_key(other), []).append(other)
-    found = {}
-    for p in participants:
-        if p.status == WITHDRAWN:
-            continue
-        candidates = by_passport.get(p.passport_key, []) if p.passport_key else []
-        if p.date_of_birth and p.family_name:
-            candidates = candidates + by_person.get(_name_key(p), [])
-        seen = set()
-        for other in candidates:
-            if other.organization_id != p.organization_id and other.id not in seen:
-                seen.add(other.id)
-                found.setdefault(p.id, []).append(other)
-    return found
 
 
 # -- The review queue ----------------------------------------------------------------------------
@@ -453,143 +299,7 @@ def delegation(organization):
     return participants, duplicates_for(participants)
 
 
-# -- Settings ------------------------------------------------------------------------------------
-
-EVENT_FIELDS = (
-    "name_en",
-    "name_fr",
-    "name_ar",
-    "venue_en",
-    "venue_fr",
-    "venue_ar",
-    "starts_on",
-    "ends_on",
-    "registration_opens_on",
-    "registration_closes_on",
-    "notification_mode",
-)
-NOTIFICATION_MODES = {
-    "immediate": _l("One e-mail per decision"),
-    "digest": _l("One e-mail a day per coordinator (digest)"),
-}
-
-
-def update_event(actor, **values):
-    """Change the event's settings; every worker reads them from the database on each request."""
-    values = {k: v for k, v in values.items() if k in EVENT_FIELDS}
-    if values.get("notification_mode", "immediate") not in NOTIFICATION_MODES:
-        raise DomainError(_l("Unknown notification mode."), field="notification_mode")
-    if values["ends_on"] < values["starts_on"]:
-        raise DomainError(_l("The event cannot end before it starts."), field="ends_on")
-    if values["registration_closes_on"] < values["registration_opens_on"]:
-        raise DomainError(
-            _l("Registration cannot close before it opens."), field="registration_closes_on"
-        )
-    with database.atomic():
-        event = Event.select().order_by(Event.id).first()
-        if event is None:
-            event = Event(**values)
-            changed = sorted(values)
-        else:
-            changed = sorted(k for k, v in values.items() if getattr(event, k) != v)
-            for k, v in values.items():
-                setattr(event, k, v)
-        event.save()
-        audit.record("event.update", account=actor, obj=event, fields=changed)
-    return event
-
-
-def update_organization(actor, organization_id, quota, name_ar):
-    """Set an organization's quota (None: no limit) and Arabic name (empty: French shown)."""
-    if quota is not None and quota < 0:
-        raise DomainError(_l("The quota cannot be negative."), field="quota")
-    name_ar = (name_ar or "").strip() or None
-    with database.atomic():
-        organization = Organization.get_by_id(organization_id)
-        changed = []
-        if organization.quota != quota:
-            changed.append("quota")
-        if organization.name_ar != name_ar:
-            changed.append("name_ar")
-        organization.quota = quota
-        organization.name_ar = name_ar
-        organization.updated_at = utcnow()
-        organization.save()
-        audit.record(
-            "organization.update",
-            account=actor,
-            obj=organization,
-            organization=organization.id,
-            fields=changed,
-            quota=quota,
-        )
-    return organization
-
-
-# -- Account administration ---------------------------------------------------------------------
-
-LOCK = "lock"
-UNLOCK = "unlock"
-
-
-def set_account_access(actor, account_id, action):
-    """Lock an account (it may not sign in; its sessions end) or unlock it (it may sign in
-    again, its failed sign-ins forgotten)."""
-    if action not in (LOCK, UNLOCK):
-        raise DomainError(_l("Unknown action."))
-    with database.atomic():
-        account = Account.get_or_none(Account.id == account_id)
-        if account is None:
-            raise DomainError(_l("This account does not exist."))
-        if action == LOCK:
-            if account.id == actor.id:
-                raise DomainError(_l("You cannot lock your own account."))
-            Account.update(is_active=False, session_token=new_token(), updated_at=utcnow()).where(
-                Account.id == account.id
-            ).execute()
-        else:
-            Account.update(
-                is_active=True, locked_until=None, failed_logins=0, updated_at=utcnow()
-            ).where(Account.id == account.id).execute()
-        audit.record(
-            "account." + action,
-            account=actor,
-            obj=account,
-            organization=account.organization_id,
-            username=account.username,
-        )
-    return Account.get_by_id(account_id)
-
-
-def add_coordinator(actor, organization_id, username, given_name, family_name, email, language):
-    """Create a coordinator account (no password yet: send it a one-time link)."""
-    key = Account.key(username)
-    if not key:
-        raise DomainError(_l("The username is empty."), field="username")
-    with database.atomic():
-        organization = Organization.get_or_none(Organization.id == organization_id)
-        if organization is None:
-            raise DomainError(_l("Choose an organization."), field="organization")
-        if Account.select().where(Account.username_key == key).exists():
-            raise DomainError(_l("An account with this username exists already."), field="username")
-        account = Account.create(
-            username=username.strip(),
-            username_key=key,
-            role=ROLE_COORDINATOR,
-            organization=organization,
-            given_name=given_name.strip(),
-            family_name=family_name.strip(),
-            email=email.strip(),
-            language=language,
-        )
-        audit.record(
-            "account.create",
-            account=actor,
-            obj=account,
-            organization=organization.id,
-            username=account.username,
-        )
-    return account
+# -- Accounts ------------------------------------------------------------------------------------
 
 
 def search_accounts(text="", page=1):
