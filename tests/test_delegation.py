@@ -24,6 +24,7 @@ from tests.test_delegation_helpers import (
     NEW,
     PASSWORD,
     complete,
+    form_of,
     jpeg,
     open_form,
     post_form,
@@ -365,9 +366,9 @@ def test_editing_accredited_badge_details_sends_it_back(signed_in, world, make_p
     html = open_form(signed_in, url)[0]
     assert 'id="badge-note"' in html and "back to the secretariat" in html
     # Changing only travel details keeps the accreditation.
-    post_form(signed_in, _form_of(p, arrival_date="2005-11-14"), url=url)
+    post_form(signed_in, form_of(p, arrival_date="2005-11-14"), url=url)
     assert one(signed_in.application, p.id).status == ACCREDITED
-    post_form(signed_in, _form_of(p, arrival_date="2005-11-14", function="Deputy"), url=url)
+    post_form(signed_in, form_of(p, arrival_date="2005-11-14", function="Deputy"), url=url)
     assert one(signed_in.application, p.id).status == SUBMITTED
 
 
@@ -405,27 +406,6 @@ def _complete_model():
         "departure_date": dt.date(2005, 11, 19),
         "visa_required": False,
     }
-
-
-def _form_of(p, **changes):
-    values = {
-        "courtesy_title": p.courtesy_title,
-        "family_name": p.family_name,
-        "given_names": p.given_names,
-        "gender": p.gender,
-        "function": p.function,
-        "nationality": p.nationality,
-        "date_of_birth": p.date_of_birth.isoformat(),
-        "passport_number": p.passport_number,
-        "passport_country": p.passport_country,
-        "passport_expiry": p.passport_expiry.isoformat(),
-        "email": p.email,
-        "arrival_date": p.arrival_date.isoformat(),
-        "departure_date": p.departure_date.isoformat(),
-        "visa_required": "no",
-    }
-    values.update(changes)
-    return values
 
 
 # -- Submit, withdraw, delete from the list -----------------------------------------------------
@@ -700,7 +680,7 @@ def test_accredited_participant_is_not_resubmitted_by_a_plain_save(
     url = "/delegation/participants/%d" % p.id
     html = open_form(signed_in, url)[0]
     assert 'name="submit"' not in html
-    post_form(signed_in, _form_of(p, special_needs="Vegetarian", submit="1"), url=url)
+    post_form(signed_in, form_of(p, special_needs="Vegetarian", submit="1"), url=url)
     assert one(signed_in.application, p.id).status == ACCREDITED
 
 

@@ -74,3 +74,25 @@ def post_form(client, data, url=NEW, headers=None, photo=None, filename="photo.j
     if photo is not None:
         payload["photo"] = (io.BytesIO(photo), filename)
     return client.post(url, data=payload, headers=headers or {}, content_type="multipart/form-data")
+
+
+def form_of(p, **changes):
+    """The form of a stored participant as a browser sends it back, with ``changes``."""
+    values = {
+        "courtesy_title": p.courtesy_title,
+        "family_name": p.family_name,
+        "given_names": p.given_names,
+        "gender": p.gender,
+        "function": p.function,
+        "nationality": p.nationality,
+        "date_of_birth": p.date_of_birth.isoformat(),
+        "passport_number": p.passport_number,
+        "passport_country": p.passport_country,
+        "passport_expiry": p.passport_expiry.isoformat(),
+        "email": p.email,
+        "arrival_date": p.arrival_date.isoformat(),
+        "departure_date": p.departure_date.isoformat(),
+        "visa_required": "no",
+    }
+    values.update(changes)
+    return values

@@ -19,7 +19,7 @@ from portal.models import (
     Participant,
 )
 from tests.conftest import csrf_token
-from tests.test_delegation_helpers import HX, PASSWORD, jpeg
+from tests.test_delegation_helpers import HX, PASSWORD, form_of, jpeg
 
 ROLES = ("anonymous", "coordinator", "other coordinator", "secretariat")
 #: The actions a request takes directly ("create" and "resubmit" are walked through the form).
@@ -87,23 +87,7 @@ def walk(app, make_event, make_org, make_account):
 
 
 def _form(p):
-    return {
-        "courtesy_title": p.courtesy_title,
-        "family_name": p.family_name,
-        "given_names": p.given_names,
-        "gender": p.gender,
-        "function": p.function,
-        "nationality": p.nationality,
-        "date_of_birth": p.date_of_birth.isoformat(),
-        "passport_number": p.passport_number,
-        "passport_country": p.passport_country,
-        "passport_expiry": p.passport_expiry.isoformat(),
-        "email": p.email,
-        "arrival_date": p.arrival_date.isoformat(),
-        "departure_date": p.departure_date.isoformat(),
-        "visa_required": "no",
-        "version": str(p.version),
-    }
+    return form_of(p, version=str(p.version))
 
 
 def request_action(client, action, p, headers=None):
@@ -362,3 +346,22 @@ def test_completeness_in_python_and_sql_agree(app, walk):
         }
         assert in_python == in_sql
         assert 10 < len(in_python) < 55  # the generated delegation has both kinds
+
+
+@pytest.mark.parametrize("version", [None, "abc", "99999999999999999999999"])
+def test_an_edit_that_does_not_say_its_version_is_refused(app, walk, version):
+    """Without the version it started from, an edit would overwrite anything: 422, nothing
+    saved, and what is saved now is shown beside the form."""
+    p = walk["participant"]("draft")
+    client = walk["clients"]["coordinator"]
+    data = {**_form(p), "function": "Overwriter"}
+    if version is None:
+        del data["version"]
+    else:
+        data["version"] = version
+    token = csrf_token(client.get("/delegation").get_data(as_text=True))
+    response = client.post("/delegation/participants/%d" % p.id, data={"csrf_token": token, **data})
+    expected_status = 422 if version != "99999999999999999999999" else 409
+    assert response.status_code == expected_status
+    assert "Overwriter" in response.get_data(as_text=True)  # what was typed is still there
+    assert fresh(app, p.id).function == "Adviser"

@@ -214,9 +214,7 @@ def _upload(form):
 
 def _save(participant_id):
     """Validate the form, then save (and submit) it in one service call; map what comes back."""
-    account = _account()
-    participant = participants.get_participant(account, participant_id) if participant_id else None
-    form = _form(participant)
+    form = _form()
     if not form.validate():
         if form.photo.data and getattr(form.photo.data, "filename", None):
             # A browser never shows a chosen file again: say so rather than lose it silently.
@@ -224,20 +222,10 @@ def _save(participant_id):
                 *form.photo.errors,
                 _("The photo was not saved: choose it again once the form is corrected."),
             ]
-        return _render_form(form, participant, 422)
-    if participant is not None and form.expected_version() is None:
-        # Never an edit that cannot say what it changes: it would overwrite anything.
-        form.version.data = str(participant.version)
-        message = _(
-            "This form does not say which version of the participant it changes. Compare it "
-            "with what is saved now, then save again to keep yours."
-        )
-        return _render_form(
-            form, participant, 422, message, conflict=_differences(form, participant)
-        )
+        return _render_form(form, _stored(participant_id), 422)
     try:
         result = participants.save(
-            account,
+            _account(),
             participant_id,
             form.values(),
             _event(),
@@ -248,32 +236,40 @@ def _save(participant_id):
         )
     except PhotoError as exc:
         form.photo.errors = [str(exc.message)]
-        return _render_form(form, participant, 422)
+        return _render_form(form, _stored(participant_id), 422)
     except participants.VersionConflict as exc:
         form.version.data = str(exc.current.version)
-        return _render_form(
-            form, participant, 409, exc.message, conflict=_differences(form, exc.current)
-        )
+        conflict = _differences(form, exc.current)
+        return _render_form(form, exc.current, exc.status, exc.message, conflict=conflict)
+    except NotFound:
+        raise
     except DomainError as exc:
         if exc.field == "duplicate":
             form.family_name.errors = [*form.family_name.errors, str(exc.message)]
-        return _render_form(form, participant, exc.status, exc.message)
-    if result.not_submitted_because is None:
-        return _saved_response(result)
-    # Saved, but not submitted: say why, and mark the fields still needed.
+        return _render_form(form, _stored(participant_id), exc.status, exc.message)
+    if result.not_submitted_because is not None:
+        return _not_submitted(result)
+    return _saved_response(result)
+
+
+def _stored(participant_id):
+    """The participant a form being shown again is about (None for a new one; 404 if not ours)."""
+    return participants.get_participant(_account(), participant_id) if participant_id else None
+
+
+def _not_submitted(result):
+    """Saved, but not submitted: say why, and mark the fields still needed; in the list, the
+    saved draft's row appears (or changes) behind the form."""
     saved = result.participant
     form = _form(saved, formdata=MultiDict())
     form.load(saved)
     _mark_missing(form, saved)
     saved.photo_digest = participants_photo(saved)
-    # In the list, the saved draft's row appears (or changes) behind the form.
-    return _render_form(
-        form,
-        saved,
-        422,
-        _("Saved as a draft, but not submitted: %(reason)s", reason=result.not_submitted_because),
-        row_update="created" if result.created else "updated",
+    message = _(
+        "Saved as a draft, but not submitted: %(reason)s", reason=result.not_submitted_because
     )
+    row_update = "created" if result.created else "updated"
+    return _render_form(form, saved, 422, message, row_update=row_update)
 
 
 def _differences(form, current):

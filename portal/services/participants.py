@@ -42,14 +42,20 @@ def participants_for(account):
     return query.where(Participant.organization == account.organization_id)
 
 
-def get_participant(account, participant_id):
-    """Return the participant if ``account`` may see it; raise NotFound otherwise."""
+def _valid_id(participant_id):
+    """Return ``participant_id`` as a row id (a number the database can hold), else NotFound."""
     try:
         pid = int(participant_id)
     except (TypeError, ValueError):
         raise NotFound() from None
     if not 0 < pid < 2**63:
         raise NotFound()
+    return pid
+
+
+def get_participant(account, participant_id):
+    """Return the participant if ``account`` may see it; raise NotFound otherwise."""
+    pid = _valid_id(participant_id)
     participant = participants_for(account).where(Participant.id == pid).first()
     if participant is None:
         raise NotFound()
@@ -78,17 +84,38 @@ class ChangedMeanwhile(Conflict):
 
 
 class VersionConflict(Conflict):
-    """The participant changed since the form was opened; ``current`` is the newer version."""
+    """The participant changed since the form was opened, or the form does not say which
+    version it started from (422); ``current`` is what is saved now."""
 
-    def __init__(self, current):
-        super().__init__(
-            _l(
+    def __init__(self, current, missing=False):
+        if missing:
+            self.status = 422
+            message = _l(
+                "This form does not say which version of the participant it changes. Compare "
+                "it with what is saved now, then save again to keep yours."
+            )
+        else:
+            message = _l(
                 "Someone else changed this participant while you were editing it. Compare the "
                 "two versions below, then save again to keep yours."
-            ),
-            field="version",
-        )
+            )
+        super().__init__(message, field="version")
         self.current = current
+
+
+def _lock_delegation_of(actor, participant_id):
+    """Take the lock of the delegation ``participant_id`` belongs to, before reading it: a
+    coordinator's own; for the secretariat, the participant's (one column read first)."""
+    organization_id = actor.organization_id
+    if actor.is_secretariat:
+        organization_id = (
+            Participant.select(Participant.organization)
+            .where(Participant.id == _valid_id(participant_id))
+            .scalar()
+        )
+    if organization_id is None:
+        raise NotFound()
+    lock_organization(organization_id)
 
 
 def _raise(refusal):
@@ -153,9 +180,8 @@ def take(name, participant_id, actor, event=None, version=None, **inputs):
     (the participant is already where the action leads) changes nothing."""
     action = ACTIONS[name]
     with database.atomic():
+        _lock_delegation_of(actor, participant_id)
         participant = get_participant(actor, participant_id)
-        lock_organization(participant.organization_id)
-        participant = Participant.get_by_id(participant.id)
         if version is not None and version != participant.version:
             raise ChangedMeanwhile(
                 _l(
@@ -283,8 +309,9 @@ def _save_locked(actor, participant_id, values, event, version, photo, submit, r
         refusal = lifecycle.refusal(participant, "save", actor, event)
     if refusal is not None:
         _raise(refusal)
-    if version is not None and participant.id is not None and participant.version != version:
-        raise VersionConflict(participant)
+    if participant.id is not None and participant.version != version:
+        # An edit that cannot say what it changes would overwrite anything: never taken.
+        raise VersionConflict(participant, missing=version is None)
     duplicate = find_duplicate(organization_id, {**participant.__data__, **values}, participant.id)
     if duplicate is not None:
         raise DomainError(
