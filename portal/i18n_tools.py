@@ -9,17 +9,24 @@
 
 ``--dir DIRECTORY`` works on another copy of ``translations/`` (the tests use it).
 
-Deterministic catalogues. ``extract`` writes source references as file names without line
-numbers (``#: portal/templates/auth/login.html``): line numbers change with every edit elsewhere
-in a file, which would rewrite the catalogues and make the "up to date" check flap. A catalogue is
-only rewritten when something other than its dates (``POT-Creation-Date``, ``PO-Revision-Date``)
-or the ``Generated-By``/``X-Generator`` lines changed, so running ``extract`` twice leaves the
-files byte-identical. ``check`` compares the catalogues with a fresh extraction by meaning (the
-entries, their source files, comments and flags), so a file re-saved by Poedit with other line
-wrapping is not "out of date". New strings are never guessed from old ones (no fuzzy matching);
-entries whose string left the code are dropped (the old wording stays in git's history).
+Babel does the work: ``extract_from_dir`` reads ``babel.cfg``, ``Catalog.update`` merges,
+``read_po``/``write_po`` parse and write, ``write_mo`` compiles. This module adds what Babel
+lacks: the standard plural rules, a placeholder check with messages a translator can act on,
+GNU ``msgfmt --check``, the completeness and "up to date" checks, and keeping the previous
+``.mo`` of a language whose ``.po`` is broken.
+
+Deterministic catalogues. References name files without line numbers
+(``#: portal/templates/auth/login.html``): line numbers change with every edit elsewhere in a
+file, which would rewrite the catalogues and make the "up to date" check flap. A catalogue is only
+rewritten when something other than its dates (``POT-Creation-Date``, ``PO-Revision-Date``) or
+the ``Generated-By``/``X-Generator`` lines changed, so running ``extract`` twice leaves the files
+byte-identical. ``check`` compares the catalogues with a fresh extraction by meaning (entries,
+source files, comments, flags), so a file re-saved by Poedit with other line wrapping is not "out
+of date". New strings are never guessed from old ones (no fuzzy matching); entries whose string
+left the code are dropped (the old wording stays in git's history).
 """
 
+import argparse
 import ast
 import contextlib
 import gettext
@@ -103,7 +110,7 @@ def po_path(language, directory=TRANSLATIONS):
 
 
 def display(path):
-    """A path as the person at the terminal can open it (relative when possible)."""
+    """Return ``path`` as the person at the terminal can open it (relative when possible)."""
     try:
         rel = os.path.relpath(path)
     except ValueError:
@@ -111,72 +118,81 @@ def display(path):
     return path if rel.startswith("..") else rel
 
 
-# -- Extraction -------------------------------------------------------------------------------
+def _key(message):
+    msgid = message.id[0] if isinstance(message.id, (list, tuple)) else message.id
+    return (msgid, message.context or "")
+
+
+def _translated(message):
+    if isinstance(message.string, (list, tuple)):
+        return all(message.string)
+    return bool(message.string)
+
+
+def _short(msgid):
+    text = msgid[0] if isinstance(msgid, (list, tuple)) else msgid
+    text = text.replace("\n", " ")
+    return '"%s"' % (text if len(text) <= 70 else text[:67] + "...")
+
+
+# -- Extraction and update: Babel's, with file-level references and the standard plural rules ----
 
 
 def extract_template(root=ROOT):
-    """Return the template catalogue: every translatable string of the portal and the form
-    libraries' own messages, in a stable order, with file-level references."""
+    """Return the template catalogue: the portal's strings and the form libraries' messages."""
     with open(os.path.join(root, "babel.cfg"), encoding="utf-8") as fh:
         method_map, options_map = parse_mapping_cfg(fh, "babel.cfg")
     template = Catalog(project=PROJECT, version="1.0", copyright_holder="ITU", fuzzy=False)
-    for filename, _lineno, message, comments, context in extract_from_dir(
+    found = extract_from_dir(
         root, method_map, options_map, keywords=KEYWORDS, comment_tags=COMMENT_TAGS
-    ):
-        template.add(
-            message,
-            None,
-            [(filename.replace(os.sep, "/"), None)],
-            auto_comments=comments,
-            context=context,
-        )
+    )
+    for filename, _lineno, message, comments, context in found:
+        location = filename.replace(os.sep, "/")
+        template.add(message, None, [(location, None)], auto_comments=comments, context=context)
     for package, patterns in THIRD_PARTY:
-        module = __import__(package)
-        directory = os.path.dirname(module.__file__)
-        note = THIRD_PARTY_NOTE
+        directory = os.path.dirname(__import__(package).__file__)
         # The libraries have a few f-strings Babel warns about; they are not ours to fix.
         with contextlib.redirect_stderr(io.StringIO()):
             found = list(
                 extract_from_dir(
-                    directory,
-                    [(pattern, "python") for pattern in patterns],
-                    keywords=DEFAULT_KEYWORDS,
+                    directory, [(p, "python") for p in patterns], keywords=DEFAULT_KEYWORDS
                 )
             )
         for filename, _lineno, message, _comments, context in found:
             location = "%s/%s" % (package, filename.replace(os.sep, "/"))
-            template.add(message, None, [(location, None)], auto_comments=[note], context=context)
+            template.add(
+                message, None, [(location, None)], auto_comments=[THIRD_PARTY_NOTE], context=context
+            )
     return template
 
 
-def set_plural_forms(catalog, language):
+def new_catalog(language, template):
+    """Return an empty catalogue of ``language`` with the portal's header."""
+    name = LANGUAGE_NAMES[language]
+    catalog = Catalog(
+        locale=language,
+        project=PROJECT,
+        version="1.0",
+        copyright_holder="ITU",
+        header_comment=HEADER_COMMENT.format(language=name),
+        fuzzy=False,
+    )
+    catalog.language_team = "%s <registration@wsis.example>" % name
+    catalog.last_translator = "WSIS registration service <registration@wsis.example>"
+    catalog.revision_date = template.creation_date
+    catalog.msgid_bugs_address = "registration@wsis.example"
+    return catalog
+
+
+def updated_catalog(template, language, catalog):
+    """Bring ``catalog`` (or a new one when None) up to date with ``template``; return it."""
+    if catalog is None:
+        catalog = new_catalog(language, template)
+    # The plural rule first (update() trims every plural entry to the catalogue's form count),
+    # and again after, since update() takes the rule of Babel's locale data.
     catalog.mime_headers = [("Plural-Forms", PLURAL_FORMS[language])]
-
-
-def updated_catalog(template, language, directory=TRANSLATIONS):
-    """Return the catalogue of ``language`` brought up to date with ``template``."""
-    path = po_path(language, directory)
-    if os.path.exists(path):
-        with open(path, "rb") as fh:
-            # A damaged file stops here rather than being "repaired" by dropping entries.
-            catalog = read_po(fh, locale=language, abort_invalid=True)
-    else:
-        catalog = Catalog(
-            locale=language,
-            project=PROJECT,
-            version="1.0",
-            copyright_holder="ITU",
-            header_comment=HEADER_COMMENT.format(language=LANGUAGE_NAMES[language]),
-            fuzzy=False,
-        )
-        catalog.language_team = "%s <registration@wsis.example>" % LANGUAGE_NAMES[language]
-        catalog.last_translator = "WSIS registration service <registration@wsis.example>"
-        catalog.revision_date = template.creation_date
-        catalog.msgid_bugs_address = "registration@wsis.example"
-    # The plural rule first: update() trims every plural entry to the catalogue's form count.
-    set_plural_forms(catalog, language)
     catalog.update(template, no_fuzzy_matching=True, update_header_comment=False)
-    set_plural_forms(catalog, language)
+    catalog.mime_headers = [("Plural-Forms", PLURAL_FORMS[language])]
     catalog.fuzzy = False
     return catalog
 
@@ -205,27 +221,28 @@ def extract(directory=TRANSLATIONS, root=ROOT, out=sys.stdout):
     status = 0
     for language in LANGUAGES:
         path = po_path(language, directory)
-        old, before = None, set()
-        problems = msgfmt_errors(path)[1] if os.path.exists(path) else []
-        if problems:
-            # Babel reads some damaged files without a word (dropping a character of a string
-            # with a missing quote): a file msgfmt rejects is left alone, to be fixed first.
-            for line, problem in problems:
-                print("%s:%s: %s" % (display(path), line or "?", problem), file=out)
-            print("%s: not updated: fix the errors above first" % display(path), file=out)
-            status = 1
-            continue
-        try:
-            if os.path.exists(path):
-                with open(path, "rb") as fh:
-                    old = fh.read()
-                previous = read_po(io.BytesIO(old), locale=language, abort_invalid=True)
-                before = {_key(m) for m in previous if m.id}
-            catalog = updated_catalog(template, language, directory)
-        except PoFileError as exc:
-            print("%s: not updated, the file is damaged: %s" % (display(path), exc), file=out)
-            status = 1
-            continue
+        old, catalog, before = None, None, set()
+        if os.path.exists(path):
+            problems = msgfmt_errors(path)[1]
+            if problems:
+                # Babel reads some damaged files without a word (dropping a character of a
+                # string with a missing quote): a file msgfmt rejects is left alone, to be fixed.
+                for line, problem in problems:
+                    print("%s:%s: %s" % (display(path), line or "?", problem), file=out)
+                print("%s: not updated: fix the errors above first" % display(path), file=out)
+                status = 1
+                continue
+            with open(path, "rb") as fh:
+                old = fh.read()
+            try:
+                # A damaged file stops here rather than being "repaired" by dropping entries.
+                catalog = read_po(io.BytesIO(old), locale=language, abort_invalid=True)
+            except PoFileError as exc:
+                print("%s: not updated, the file is damaged: %s" % (display(path), exc), file=out)
+                status = 1
+                continue
+            before = {_key(m) for m in catalog if m.id}
+        catalog = updated_catalog(template, language, catalog)
         new = render_po(catalog)
         if old is not None and _normalized(old) == _normalized(new):
             print("%s: unchanged" % display(path), file=out)
@@ -242,11 +259,6 @@ def extract(directory=TRANSLATIONS, root=ROOT, out=sys.stdout):
     return status
 
 
-def _key(message):
-    msgid = message.id[0] if isinstance(message.id, (list, tuple)) else message.id
-    return (msgid, message.context or "")
-
-
 def _atomic_write(path, data):
     """Write next to ``path`` then rename, so a running portal never reads half a file."""
     handle, temporary = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
@@ -261,41 +273,7 @@ def _atomic_write(path, data):
         raise
 
 
-# -- Checks -----------------------------------------------------------------------------------
-
-PYTHON_PLACEHOLDER = re.compile(
-    r"%(?:\((?P<name>[^)]*)\))?[#0 +-]*(?:\*|\d+)?(?:\.(?:\*|\d+))?[hlL]?(?P<type>[diouxXeEfFgGcrsa%])"
-)
-BRACE_PLACEHOLDER = re.compile(r"(?<!\{)\{([A-Za-z_][A-Za-z0-9_]*)(?:![rsa])?(?::[^{}]*)?\}(?!\})")
-
-
-def python_placeholders(text):
-    """Return (named {name: type}, positional [type], stray) for a %-format string."""
-    named, positional, stray = {}, [], False
-    position = 0
-    while True:
-        index = text.find("%", position)
-        if index < 0:
-            break
-        match = PYTHON_PLACEHOLDER.match(text, index)
-        if not match:
-            stray = True
-            position = index + 1
-            continue
-        position = match.end()
-        kind = match.group("type")
-        if kind == "%":
-            continue
-        kind = "d" if kind in "diu" else ("s" if kind in "sra" else kind)
-        if match.group("name") is not None:
-            named[match.group("name")] = kind
-        else:
-            positional.append(kind)
-    return named, positional, stray
-
-
-def _show(name, kind):
-    return "%%(%s)%s" % (name, kind)
+# -- The translators' report -------------------------------------------------------------------
 
 
 @dataclass
@@ -318,7 +296,7 @@ class Report:
     def lines(self):
         where = display(self.path)
         name = LANGUAGE_NAMES.get(self.language, self.language)
-        summary = "%s (%s): %d entries, %d translated, %d untranslated, %d fuzzy, %d errors" % (
+        yield "%s (%s): %d entries, %d translated, %d untranslated, %d fuzzy, %d errors" % (
             name,
             where,
             self.entries,
@@ -327,7 +305,6 @@ class Report:
             len(self.fuzzy),
             len(self.errors),
         )
-        yield summary
         if self.language == "en" and self.untranslated:
             yield "  (English: an empty entry shows the English text written in the code)"
         for line, text in sorted(self.errors, key=lambda e: e[0] or 0):
@@ -343,21 +320,35 @@ class Report:
                 yield "  %s:%s: untranslated: %s" % (where, line, _short(msgid))
 
 
-def _short(msgid):
-    text = msgid[0] if isinstance(msgid, (list, tuple)) else msgid
-    text = text.replace("\n", " ")
-    return '"%s"' % (text if len(text) <= 70 else text[:67] + "...")
+# -- Placeholders: checked both ways, with the Arabic singular forms ------------------------------
+
+#: What Python's ``%`` operator accepts (Babel's PYTHON_FORMAT misses ``%a`` and combined flags,
+#: which would turn a misspelt placeholder into a "lone %" report).
+PYTHON_PLACEHOLDER = re.compile(
+    r"%(?:\((?P<name>[^)]*)\))?[#0 +-]*(?:\*|\d+)?(?:\.(?:\*|\d+))?[hlL]?(?P<type>[diouxXeEfFgGcrsa%])"
+)
+
+BRACE_PLACEHOLDER = re.compile(r"(?<!\{)\{([A-Za-z_][A-Za-z0-9_]*)(?:![rsa])?(?::[^{}]*)?\}(?!\})")
 
 
-def _translated(message):
-    if isinstance(message.string, (list, tuple)):
-        return all(message.string)
-    return bool(message.string)
+def python_placeholders(text):
+    """Return (named {name: type}, positional [type], stray %) of a %-format string."""
+    named, positional = {}, []
+    for match in PYTHON_PLACEHOLDER.finditer(text):
+        name, kind = match.group("name", "type")
+        if kind == "%":
+            continue
+        kind = "d" if kind in "diu" else ("s" if kind in "sra" else kind)
+        if name is None:
+            positional.append(kind)
+        else:
+            named[name] = kind
+    return named, positional, "%" in PYTHON_PLACEHOLDER.sub("", text)
 
 
 def single_value_forms(plural_expr, nplurals):
-    """Plural forms used for exactly one number (Arabic: 0, 1 and 2; English: 1): a translation
-    may leave the number out there ("one minute", "two minutes")."""
+    """Return the plural forms used for exactly one number (Arabic: 0, 1 and 2; English: 1): a
+    translation may leave the number out there ("one minute", "two minutes")."""
     plural = gettext.c2py(plural_expr)
     seen = {}
     for n in range(0, 2000):
@@ -365,26 +356,32 @@ def single_value_forms(plural_expr, nplurals):
     return {form for form in range(nplurals) if len(seen.get(form, ())) == 1}
 
 
+def _show(name, kind):
+    return "%%(%s)%s" % (name, kind)
+
+
 def check_placeholders(message, single_forms, report):
-    ids = list(message.id) if isinstance(message.id, (list, tuple)) else [message.id]
-    strings = (
-        list(message.string) if isinstance(message.string, (list, tuple)) else [message.string]
-    )
+    """Report every msgstr whose placeholders differ from the English text's."""
     plural = isinstance(message.id, (list, tuple))
-    in_template = any(
-        location.endswith((".html", ".txt")) for location, _ in message.locations or ()
-    )
-    source_named, source_positional, formatted = {}, None, False
+    ids = list(message.id) if plural else [message.id]
+    strings = list(message.string) if plural else [message.string]
+    source_named, source_positional, source_braces = {}, [], set()
     for text in ids:
         named, positional, _stray = python_placeholders(text)
         source_named.update(named)
-        if source_positional is None or len(positional) > len(source_positional):
-            source_positional = positional
-        formatted = formatted or bool(named or positional)
-    formatted = formatted or message.python_format or in_template
-    source_braces = set()
-    for text in ids:
+        source_positional = max(source_positional, positional, key=len)
         source_braces.update(BRACE_PLACEHOLDER.findall(text))
+    in_template = any(loc.endswith((".html", ".txt")) for loc, _ in message.locations or ())
+    formatted = bool(source_named or source_positional or message.python_format or in_template)
+    have = ", ".join(
+        [_show(n, k) for n, k in sorted(source_named.items())]
+        + ["{%s}" % b for b in sorted(source_braces)]
+    )
+    expected = "it has " + have if have else "it has none"
+
+    def error(text):
+        report.error(message.lineno, text)
+
     for index, text in enumerate(strings):
         if not text:
             continue
@@ -392,105 +389,60 @@ def check_placeholders(message, single_forms, report):
         named, positional, stray = python_placeholders(text)
         for name, kind in named.items():
             if name not in source_named:
-                report.error(
-                    message.lineno,
+                error(
                     "%s uses %s, which the English text does not have (%s)"
-                    % (label, _show(name, kind), _expected(source_named, source_braces)),
+                    % (label, _show(name, kind), expected)
                 )
             elif source_named[name] != kind:
-                report.error(
-                    message.lineno,
+                error(
                     "%s changes %s into %s: keep it exactly as in the English text"
-                    % (label, _show(name, source_named[name]), _show(name, kind)),
+                    % (label, _show(name, source_named[name]), _show(name, kind))
                 )
         may_omit = plural and index in single_forms
         for name, kind in source_named.items():
-            if name in named:
-                continue
-            if may_omit and (name == "num" or kind == "d"):
-                continue
-            report.error(
-                message.lineno,
-                "%s lacks %s, which the English text has: copy it exactly"
-                % (label, _show(name, kind)),
-            )
-        if positional != (source_positional or []) and not (may_omit and not positional):
-            report.error(
-                message.lineno,
+            if name not in named and not (may_omit and (name == "num" or kind == "d")):
+                error(
+                    "%s lacks %s, which the English text has: copy it exactly"
+                    % (label, _show(name, kind))
+                )
+        if positional != source_positional and not (may_omit and not positional):
+            error(
                 "%s has the placeholders %s where the English text has %s"
-                % (label, _list(positional), _list(source_positional or [])),
+                % (label, _kinds(positional), _kinds(source_positional))
             )
         if stray and formatted:
-            report.error(
-                message.lineno,
+            error(
                 "%s has a lone %% sign: write %%%% for a percent sign, or copy the placeholder "
-                "exactly (like %%(name)s)" % label,
+                "exactly (like %%(name)s)" % label
             )
         if source_braces:
             braces = set(BRACE_PLACEHOLDER.findall(text))
             for name in sorted(braces - source_braces):
-                report.error(
-                    message.lineno,
-                    "%s uses {%s}, which the English text does not have" % (label, name),
-                )
+                error("%s uses {%s}, which the English text does not have" % (label, name))
             for name in sorted(source_braces - braces):
-                report.error(
-                    message.lineno,
-                    "%s lacks {%s}, which the English text has: copy it exactly" % (label, name),
-                )
+                error("%s lacks {%s}, which the English text has: copy it exactly" % (label, name))
 
 
-def _expected(named, braces):
-    found = [_show(n, k) for n, k in sorted(named.items())] + ["{%s}" % b for b in sorted(braces)]
-    return "it has " + ", ".join(found) if found else "it has none"
-
-
-def _list(kinds):
+def _kinds(kinds):
     return ", ".join("%" + k for k in kinds) if kinds else "none"
 
+
+# -- The other checks: msgfmt, plural forms, completeness, up to date, aliases -------------------
 
 PLURAL_INDEX = re.compile(r"^msgstr\[(\d+)\]")
 
 
-def check_plural_counts(text, nplurals, report):
-    """Every plural entry must have exactly ``nplurals`` forms, msgstr[0] to msgstr[n-1]."""
-    entry = {"line": None, "plural": False, "indexes": []}
-    context_pending = False
-
-    def finish():
-        indexes = entry["indexes"]
-        if entry["line"] and entry["plural"] and sorted(indexes) != list(range(nplurals)):
-            report.error(
-                entry["line"],
-                "this entry has %d plural forms (%s) where the language has %d "
-                "(msgstr[0] to msgstr[%d])"
-                % (
-                    len(indexes),
-                    ", ".join("msgstr[%d]" % i for i in indexes) or "none",
-                    nplurals,
-                    nplurals - 1,
-                ),
-            )
-
-    for number, line in enumerate(text.splitlines(), 1):
-        if line.startswith("msgctxt "):
-            finish()
-            entry = {"line": number, "plural": False, "indexes": []}
-            context_pending = True
-        elif line.startswith("msgid "):
-            if context_pending:
-                entry["line"] = number
-                context_pending = False
-            else:
-                finish()
-                entry = {"line": number, "plural": False, "indexes": []}
-        elif line.startswith("msgid_plural "):
-            entry["plural"] = True
-        else:
-            match = PLURAL_INDEX.match(line)
-            if match:
-                entry["indexes"].append(int(match.group(1)))
-    finish()
+def written_plural_forms(lines, message):
+    """Return the msgstr[N] indexes written in the file for ``message``: Babel's parser fills
+    the missing ones with empty strings, which would hide them."""
+    indexes = []
+    for line in lines[message.lineno :]:  # the lines after the msgid
+        match = PLURAL_INDEX.match(line)
+        if match:
+            indexes.append(int(match.group(1)))
+        elif not line.startswith(('"', "msgid_plural ")):
+            break
+    return indexes
 
 
 def normalize_rule(rule):
@@ -510,15 +462,10 @@ def msgfmt_errors(path):
     )
     problems = []
     for raw in result.stderr.splitlines():
-        line = None
-        text = raw
+        line, text = None, raw
         if raw.startswith(path + ":"):
-            rest = raw[len(path) + 1 :]
-            number, _, text = rest.partition(":")
-            if number.isdigit():
-                line = int(number)
-            else:
-                text = rest
+            number, _, rest = raw[len(path) + 1 :].partition(":")
+            line, text = (int(number), rest) if number.isdigit() else (None, number + ":" + rest)
         text = text.strip()
         if not text or text.startswith("msgfmt: found") or "fatal error" in text:
             continue
@@ -531,7 +478,7 @@ def msgfmt_errors(path):
 
 
 def check_language(language, directory=TRANSLATIONS, require_msgfmt=False):
-    """Check one catalogue: syntax, header, plural forms, placeholders, completeness."""
+    """Check one catalogue; return its report and, when it can be compiled, the catalogue."""
     path = po_path(language, directory)
     report = Report(language, path)
     if not os.path.exists(path):
@@ -540,10 +487,9 @@ def check_language(language, directory=TRANSLATIONS, require_msgfmt=False):
     with open(path, "rb") as fh:
         data = fh.read()
     try:
-        text = data.decode("utf-8")
+        lines = data.decode("utf-8").splitlines()
     except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        report.error(line, "not valid UTF-8: save the file as UTF-8")
+        report.error(data[: exc.start].count(b"\n") + 1, "not valid UTF-8: save the file as UTF-8")
         return report, None
     available, problems = msgfmt_errors(path)
     for line, problem in problems:
@@ -553,23 +499,22 @@ def check_language(language, directory=TRANSLATIONS, require_msgfmt=False):
     try:
         catalog = read_po(io.BytesIO(data), locale=language, abort_invalid=True)
     except PoFileError as exc:
-        match = re.search(r"on (\d+)$", str(exc))
-        report.error(int(match.group(1)) + 1 if match else None, "bad syntax: %s" % exc)
+        report.error(exc.lineno + 1, "bad syntax: %s" % exc)
         return report, None
     except Exception as exc:  # noqa: BLE001 - any parse failure is the translator's to fix
         report.error(None, "the file cannot be read: %s" % exc)
         return report, None
     expected = PLURAL_FORMS[language]
     if normalize_rule(catalog.plural_forms) != normalize_rule(expected):
-        line = next((n for n, t in enumerate(text.splitlines(), 1) if '"Plural-Forms:' in t), None)
+        line = next((n for n, t in enumerate(lines, 1) if '"Plural-Forms:' in t), None)
         report.error(
             line,
             "the Plural-Forms header is %r; it must be the standard %r"
             % (catalog.plural_forms, expected),
         )
         return report, None
-    check_plural_counts(text, catalog.num_plurals, report)
-    singles = single_value_forms(catalog.plural_expr, catalog.num_plurals)
+    nplurals = catalog.num_plurals
+    singles = single_value_forms(catalog.plural_expr, nplurals)
     for message in catalog:
         if not message.id:
             continue
@@ -580,12 +525,26 @@ def check_language(language, directory=TRANSLATIONS, require_msgfmt=False):
             report.translated += 1
         else:
             report.untranslated.append((message.lineno, message.id))
+        if message.pluralizable:
+            written = written_plural_forms(lines, message)
+            if sorted(written) != list(range(nplurals)):
+                report.error(
+                    message.lineno,
+                    "this entry has %d plural forms (%s) where the language has %d "
+                    "(msgstr[0] to msgstr[%d])"
+                    % (
+                        len(written),
+                        ", ".join("msgstr[%d]" % i for i in written) or "none",
+                        nplurals,
+                        nplurals - 1,
+                    ),
+                )
         check_placeholders(message, singles, report)
     return report, catalog
 
 
 def catalog_signature(catalog):
-    """What the code decides about a catalogue: its entries, sources, comments and flags."""
+    """Return what the code decides about a catalogue: entries, sources, comments and flags."""
     return {
         _key(message): (
             tuple(message.id) if isinstance(message.id, (list, tuple)) else message.id,
@@ -599,95 +558,99 @@ def catalog_signature(catalog):
     }
 
 
-def out_of_date(directory=TRANSLATIONS, root=ROOT):
-    """Return a list of (language, description) where the catalogues lag behind the code."""
+def out_of_date(directory=TRANSLATIONS, root=ROOT, catalogs=None):
+    """Return (language, description) for each catalogue that lags behind the code.
+
+    ``catalogs`` maps languages to catalogues already read (they are updated in place)."""
     template = extract_template(root)
     problems = []
     for language in LANGUAGES:
-        path = po_path(language, directory)
-        if not os.path.exists(path):
-            problems.append((language, "missing"))
-            continue
-        with open(path, "rb") as fh:
-            current = catalog_signature(read_po(fh, locale=language))
-        fresh = catalog_signature(updated_catalog(template, language, directory))
+        catalog = (catalogs or {}).get(language)
+        if catalog is None:
+            path = po_path(language, directory)
+            if not os.path.exists(path):
+                problems.append((language, "missing"))
+                continue
+            try:
+                with open(path, "rb") as fh:
+                    catalog = read_po(fh, locale=language, abort_invalid=True)
+            except PoFileError:
+                problems.append((language, "damaged (see the errors above)"))
+                continue
+        current = catalog_signature(catalog)
+        fresh = catalog_signature(updated_catalog(template, language, catalog))
         if current == fresh:
             continue
         new = [key for key in fresh if key not in current]
         gone = [key for key in current if key not in fresh]
         changed = [key for key in fresh if key in current and fresh[key] != current[key]]
         parts = []
-        for label, keys in (("new in the code", new), ("gone from the code", gone)):
+        for label, keys in (
+            ("new in the code", new),
+            ("gone from the code", gone),
+            ("with other sources or comments", changed),
+        ):
             if keys:
-                parts.append("%d %s (%s)" % (len(keys), label, _keys(keys)))
-        if changed:
-            parts.append("%d with other sources or comments (%s)" % (len(changed), _keys(changed)))
+                shown = ", ".join(_short(key[0]) for key in keys[:3])
+                parts.append(
+                    "%d %s (%s%s)" % (len(keys), label, shown, ", ..." if len(keys) > 3 else "")
+                )
         problems.append((language, "; ".join(parts)))
     return problems
 
 
-def _keys(keys):
-    shown = [_short(key[0] if isinstance(key, tuple) else key) for key in keys[:3]]
-    return ", ".join(shown) + (", ..." if len(keys) > 3 else "")
-
-
-GETTEXT_NAMES = {
-    "gettext",
-    "ngettext",
-    "pgettext",
-    "npgettext",
-    "lazy_gettext",
-    "lazy_ngettext",
-    "lazy_pgettext",
-    "lazy_npgettext",
-}
+#: Flask-Babel's translation functions, whatever name the code imports them under.
+GETTEXT_NAMES = {"gettext", "ngettext", "pgettext", "npgettext"}
+GETTEXT_NAMES |= {"lazy_" + name for name in GETTEXT_NAMES}
 
 
 def unknown_aliases(root=ROOT):
-    """Imports of a translation function under a name ``extract`` does not look for."""
+    """Return the imports of a translation function under a name ``extract`` does not know."""
     found = []
     for base, dirs, files in os.walk(os.path.join(root, "portal")):
         dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_")))
-        for name in sorted(files):
-            if not name.endswith(".py"):
-                continue
+        for name in sorted(f for f in files if f.endswith(".py")):
             path = os.path.join(base, name)
             with open(path, encoding="utf-8") as fh:
-                try:
-                    tree = ast.parse(fh.read(), path)
-                except SyntaxError:
-                    continue
+                source = fh.read()
+            if "flask_babel" not in source:
+                continue  # parsing only the files that can import one is much faster
+            try:
+                tree = ast.parse(source, path)
+            except SyntaxError:
+                continue
             for node in ast.walk(tree):
-                if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
-                    "flask_babel"
+                if not (
+                    isinstance(node, ast.ImportFrom)
+                    and (node.module or "").startswith("flask_babel")
                 ):
-                    for alias in node.names:
-                        local = alias.asname or alias.name
-                        if alias.name in GETTEXT_NAMES and local not in KEYWORDS:
-                            found.append(
-                                "%s:%d: %s imported as %s, a name `extract` does not look for "
-                                "(add it to KEYWORDS in portal/i18n_tools.py)"
-                                % (display(path), node.lineno, alias.name, local)
-                            )
+                    continue
+                for alias in node.names:
+                    local = alias.asname or alias.name
+                    if alias.name in GETTEXT_NAMES and local not in KEYWORDS:
+                        found.append(
+                            "%s:%d: %s imported as %s, a name `extract` does not look for "
+                            "(add it to KEYWORDS in portal/i18n_tools.py)"
+                            % (display(path), node.lineno, alias.name, local)
+                        )
     return found
 
 
 def check(directory=TRANSLATIONS, strict=False, out=sys.stdout):
     """Report on every catalogue; return the exit status."""
     failed = False
+    catalogs = {}
     for language in LANGUAGES:
-        report, _catalog = check_language(language, directory, require_msgfmt=strict)
+        report, catalogs[language] = check_language(language, directory, require_msgfmt=strict)
         for line in report.lines():
             print(line, file=out)
-        if report.errors:
-            failed = True
-        if strict and language in REQUIRED and not report.complete:
-            failed = True
+        failed = failed or bool(report.errors)
+        failed = failed or (strict and language in REQUIRED and not report.complete)
     for problem in unknown_aliases():
         print("error: " + problem, file=out)
         failed = True
     if strict:
-        stale = out_of_date(directory)
+        stale = out_of_date(directory, catalogs=catalogs)
         for language, description in stale:
             print(
                 "%s: out of date with the code: %s. Run `make extract`."
@@ -699,7 +662,7 @@ def check(directory=TRANSLATIONS, strict=False, out=sys.stdout):
     return 1 if failed else 0
 
 
-# -- Compilation ------------------------------------------------------------------------------
+# -- Compilation: Babel's write_mo, for the sound catalogues only -----------------------------
 
 
 def compile_all(directory=TRANSLATIONS, out=sys.stdout):
@@ -731,31 +694,20 @@ def compile_all(directory=TRANSLATIONS, out=sys.stdout):
     return status
 
 
-USAGE = "usage: python -m portal.i18n_tools extract|compile|check [--strict] [--dir DIRECTORY]"
-
-
 def main(argv=None):
-    args = list(sys.argv[1:] if argv is None else argv)
-    directory = TRANSLATIONS
-    if "--dir" in args:
-        index = args.index("--dir")
-        try:
-            directory = os.path.abspath(args[index + 1])
-        except IndexError:
-            print(USAGE, file=sys.stderr)
-            return 2
-        del args[index : index + 2]
-    strict = "--strict" in args
-    args = [a for a in args if a != "--strict"]
-    command = args[0] if args else "compile"
-    if command == "extract" and len(args) == 1:
+    parser = argparse.ArgumentParser(prog="python -m portal.i18n_tools")
+    parser.add_argument(
+        "command", nargs="?", default="compile", choices=("extract", "compile", "check")
+    )
+    parser.add_argument("--strict", action="store_true", help="check: what CI requires")
+    parser.add_argument("--dir", default=TRANSLATIONS, help="another copy of translations/")
+    args = parser.parse_args(argv)
+    directory = os.path.abspath(args.dir)
+    if args.command == "extract":
         return extract(directory)
-    if command == "compile" and len(args) == 1:
-        return compile_all(directory)
-    if command == "check" and len(args) == 1:
-        return check(directory, strict=strict)
-    print(USAGE, file=sys.stderr)
-    return 2
+    if args.command == "check":
+        return check(directory, strict=args.strict)
+    return compile_all(directory)
 
 
 if __name__ == "__main__":

@@ -403,3 +403,42 @@ def test_extract_leaves_a_damaged_catalogue_alone(translations):
     assert "end-of-line within string" in out.getvalue()
     assert "fr/LC_MESSAGES/messages.po: not updated" in out.getvalue()
     assert fr.read_bytes() == damaged  # not "repaired" by dropping a letter
+
+
+def test_the_report_names_encoding_doubled_plural_and_missing_file_problems(translations):
+    fr = translations / "fr" / "LC_MESSAGES" / "messages.po"
+    ar = translations / "ar" / "LC_MESSAGES" / "messages.po"
+    en = translations / "en" / "LC_MESSAGES" / "messages.po"
+    # A French line typed in an editor set to Latin-1.
+    first = entry_line(fr, "Sign in") + 1
+    set_msgstr(fr, "Sign in", "Connexion")
+    fr.write_bytes(
+        fr.read_bytes().replace(b'msgstr "Connexion"', 'msgstr "Entrée"'.encode("latin-1"))
+    )
+    # Arabic: a plural entry with msgstr[1] twice and no msgstr[5].
+    lines = po_lines(ar)
+    plural_line = entry_line(ar, "%(num)d participant rejected.")
+    start = plural_line + 1  # the msgid_plural line
+    five = next(i for i in range(start, len(lines)) if lines[i].startswith("msgstr[5]"))
+    lines[five] = lines[five].replace("msgstr[5]", "msgstr[1]", 1)
+    ar.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    en.unlink()
+
+    out = io.StringIO()
+    assert i18n_tools.compile_all(str(translations), out=out) == 1
+    report = out.getvalue()
+    assert "fr/LC_MESSAGES/messages.po:%d: error: not valid UTF-8" % first in report, report
+    assert (
+        "ar/LC_MESSAGES/messages.po:%d: error: this entry has 6 plural forms (msgstr[0], "
+        "msgstr[1], msgstr[2], msgstr[3], msgstr[4], msgstr[1]) where the language has 6"
+        % plural_line
+    ) in report, report
+    assert "en/LC_MESSAGES/messages.po:?: error: the file is missing: run `make extract`" in report
+    assert report.count("NOT compiled") == 3
+    assert not list(translations.rglob("*.mo"))
+
+
+def test_a_mistyped_command_prints_the_usage():
+    result = run_tool("compil")
+    assert result.returncode == 2
+    assert "extract" in result.stderr and "compile" in result.stderr and "check" in result.stderr
