@@ -22,6 +22,7 @@ from werkzeug.datastructures import CombinedMultiDict, MultiDict
 from werkzeug.exceptions import NotFound
 
 from ..access import coordinator_only, login_redirect, signed_in
+from ..db import database
 from ..errors import render_error
 from ..models import STATUSES, Event, Organization, Photo
 from ..prepared import prepared
@@ -274,7 +275,8 @@ def _save(participant_id):
     saved.was_created = not replayed and outcome["participant"].was_created
     submitted = "submit" in request.form and saved.status == "submitted"
     if submitted and not replayed and submit_error is None:
-        participants.notify_submission(account, [saved])
+        with database.atomic():  # to move into the submission's transaction
+            participants.notify_submission(account, [saved])
     if submit_error is not None:
         # Saved, but not submitted: say why, and mark the fields still needed.
         form = _form(saved, formdata=MultiDict())
@@ -393,7 +395,8 @@ def participant_submit(pid):
         return _row_response(participant, exc.message, 422)
     participant = participants.get_participant(account, pid)
     if not replayed:
-        participants.notify_submission(account, [participant])
+        with database.atomic():  # to move into the submission's transaction
+            participants.notify_submission(account, [participant])
     return _row_response(
         participant, _("%(name)s is submitted for accreditation.", name=participant.full_name)
     )

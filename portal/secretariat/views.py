@@ -35,7 +35,7 @@ from ..models import (
     Participant,
     Photo,
 )
-from ..services import DomainError, exports, prepcom, review
+from ..services import DomainError, exports, mail, prepcom, review
 from ..services.accounts import PasswordLinkMailError, issue_password_link
 from ..templating import is_htmx, render_page, see_other
 from .forms import (
@@ -607,3 +607,28 @@ def audit():
         actions=review.audit_actions(),
         args=request.args,
     )
+
+
+# -- E-mail ----------------------------------------------------------------------------------------
+
+
+@bp.route("/mail")
+@secretariat_only
+def mail_queue():
+    """The outbox: how many e-mails wait or failed, and why the failed ones failed."""
+    return render_page(
+        "secretariat/mail.html",
+        counts=mail.counts(),
+        oldest=mail.oldest_waiting(),
+        failed=mail.failed_messages(),
+        hours=round(mail.retry_window().total_seconds() / 3600),
+    )
+
+
+@bp.route("/mail/retry", methods=["POST"])
+@secretariat_only
+def mail_retry():
+    """Queue the failed e-mails again."""
+    number = mail.retry_failed(_actor())
+    flash(ngettext("%(num)d e-mail queued again.", "%(num)d e-mails queued again.", number), "ok")
+    return see_other(url_for(".mail_queue"))

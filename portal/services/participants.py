@@ -583,19 +583,20 @@ def page_of(account, page=1, per_page=25):
 
 
 def notify_submission(account, participants):
-    """E-mail the coordinator a summary of the delegation after a submission (after commit)."""
+    """Queue for the coordinator an e-mail summarizing the delegation after a submission.
+
+    Call it inside the submission's transaction (mail.NotInTransaction otherwise): the e-mail
+    goes out, through the outbox, only if the submission commits.
+    """
     from . import mail  # noqa: PLC0415
 
     if not account.email:
         return
-    try:
-        everyone = list(participants_for(account).order_by(Participant.family_name, Participant.id))
-        mail.send_to_account(
-            account,
-            "submission_summary",
-            submitted=[p.id for p in participants],
-            participants=everyone,
-            today=dt.date.today(),
-        )
-    except Exception:  # noqa: BLE001 - the submission stands even if the mail cannot go
-        log.exception("submission summary not sent to account %s", account.id)
+    everyone = list(participants_for(account).order_by(Participant.family_name, Participant.id))
+    mail.enqueue_to_account(
+        account,
+        "submission_summary",
+        submitted=[p.id for p in participants],
+        participants=everyone,
+        today=dt.date.today(),
+    )

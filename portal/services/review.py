@@ -2,8 +2,8 @@
 delegations, the overview of every delegation, the event's settings, and account administration.
 
 Each state change takes the acting account, checks the state inside one transaction, writes,
-and records an audit row; decisions are announced to the coordinators after the commit
-(``portal.services.notifications``).
+and records an audit row; the e-mails announcing decisions to the coordinators are queued in
+the same transaction (``portal.services.notifications``).
 """
 
 import datetime as dt
@@ -64,7 +64,7 @@ class ChangedMeanwhile(DomainError):
 
 
 def decide(participant_id, actor, decision, code="", text="", version=None):
-    """Accredit or reject one participant, in one transaction; notify after the commit.
+    """Accredit or reject one participant, in one transaction that also queues the e-mails.
 
     ``version`` is the version the reviewer saw: if the participant changed meanwhile (decided
     by someone else, edited, withdrawn) nothing is written and ChangedMeanwhile says so.
@@ -103,8 +103,7 @@ def decide(participant_id, actor, decision, code="", text="", version=None):
             participant = accredit(participant, actor)
         else:
             participant = reject(participant, actor, code, text)
-        pending = notifications.decision_made(participant)
-    notifications.deliver(pending)
+        notifications.decision_made(participant)
     return participant
 
 
