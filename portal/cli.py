@@ -213,7 +213,7 @@ def mail_send(watch, interval, limit):
     while not stop.is_set():
         try:
             with database.connection_context():
-                report = mail.send_all(limit=limit)
+                report = mail.send_all(limit=limit, stop=stop)
         except Exception:  # noqa: BLE001 - a database that is away must not end the sender
             log.exception("mail sender: the outbox could not be read")
         else:

@@ -345,15 +345,16 @@ def send_pending(now=None, limit=None):
     return report
 
 
-def send_all(now=None, limit=None):
-    """Send batches until no message is due; return the sum of their reports."""
+def send_all(now=None, limit=None, stop=None):
+    """Send batches until no message is due (or ``stop``, an Event, is set); return the sum of
+    their reports."""
     limit = limit or int(current_app.config["MAIL_BATCH_SIZE"])
     total = SendReport()
     while True:
         report = send_pending(now=now, limit=limit)
         total.add(report)
         # A row tried in this run is sent, failed, or due later: it is not claimed twice.
-        if report.claimed < limit or report.left:
+        if report.claimed < limit or report.left or (stop is not None and stop.is_set()):
             return total
 
 
