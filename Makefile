@@ -12,9 +12,13 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 .PHONY: run test install install-test system-test-deps translations check-translations \
         extract lifecycle-table lint format test-sqlite test-postgres bench-pages bench-server lighthouse clean
 
+# The mail sender runs beside gunicorn and stops with it (Ctrl-C): without PORTAL_SMTP_HOST it
+# writes each e-mail to the log.
 run: install translations
 	$(BIN)/flask --app portal db upgrade
 	$(BIN)/flask --app portal demo load --if-new
+	$(BIN)/flask --app portal mail send --watch & sender=$$!; \
+	trap 'kill $$sender 2>/dev/null; wait $$sender' EXIT; trap 'exit 130' INT TERM; \
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
 test: install-test system-test-deps translations lint check-translations test-sqlite test-postgres

@@ -1,5 +1,6 @@
-"""Operators' commands: ``flask --app portal db|demo|accounts ...``."""
+"""Operators' commands: ``flask --app portal db|demo|accounts|notifications|mail ...``."""
 
+import logging
 import os
 import sys
 
@@ -12,6 +13,8 @@ from .db import database, database_version
 db_cli = AppGroup("db", help="The database: upgrade the schema, show versions.")
 demo_cli = AppGroup("demo", help="Demo data.")
 accounts_cli = AppGroup("accounts", help="Accounts: import the PrepCom export, list, create.")
+
+log = logging.getLogger(__name__)
 
 
 @db_cli.command("upgrade")
@@ -144,14 +147,12 @@ notifications_cli = AppGroup("notifications", help="E-mails to coordinators abou
 
 @notifications_cli.command("send-digest")
 def notifications_send_digest():
-    """Send each coordinator one e-mail with the decisions queued for the daily digest."""
+    """Queue for each coordinator one e-mail with the decisions waiting for the daily digest."""
     from .services import notifications
 
     with database.connection_context():
-        sent, failed = notifications.send_digests()
-    click.echo("digests sent: %d, failed: %d" % (sent, failed))
-    if failed:
-        sys.exit(1)
+        queued = notifications.send_digests()
+    click.echo("digests queued: %d (the mail sender sends them)" % queued)
 
 
 @accounts_cli.command("password-link")
@@ -160,7 +161,7 @@ def notifications_send_digest():
 def accounts_password_link(username, send_email):
     """Print a one-time link for USERNAME to set a password (PORTAL_PASSWORD_LINK_HOURS)."""
     from .services import DomainError
-    from .services.accounts import PasswordLinkMailError, find_account, issue_password_link
+    from .services.accounts import find_account, issue_password_link
 
     with database.connection_context():
         account = find_account(username)
@@ -169,16 +170,97 @@ def accounts_password_link(username, send_email):
             sys.exit(1)
         try:
             url = issue_password_link(account, None, send_email=send_email)
-        except PasswordLinkMailError as exc:
-            click.echo(str(exc.message), err=True)
-            url = exc.url
         except DomainError as exc:
             click.echo(str(exc.message), err=True)
             sys.exit(1)
     click.echo(url)
 
 
+mail_cli = AppGroup("mail", help="The outbox of e-mails: send them, show the queue.")
+
+
+@mail_cli.command("send")
+@click.option("--watch", is_flag=True, help="Keep running: send what is due every INTERVAL.")
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0.1),
+    default=5.0,
+    show_default=True,
+    help="Seconds between two looks at the queue (with --watch).",
+)
+@click.option("--limit", type=click.IntRange(min=1), help="Messages taken at once.")
+def mail_send(watch, interval, limit):
+    """Send the e-mails that are due (once, or with --watch until SIGTERM or SIGINT)."""
+    import signal
+    import threading
+
+    from .services import mail
+
+    if not watch:
+        with database.connection_context():
+            report = mail.send_all(limit=limit)
+        click.echo("mail: %s" % report)
+        return
+    stop = threading.Event()
+
+    def request_stop(signum, frame):
+        # The message being handed to the server finishes; then the loop ends.
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    click.echo("mail sender: watching the outbox every %g s" % interval)
+    while not stop.is_set():
+        try:
+            with database.connection_context():
+                report = mail.send_all(limit=limit, stop=stop)
+        except Exception:  # noqa: BLE001 - a database that is away must not end the sender
+            log.exception("mail sender: the outbox could not be read")
+        else:
+            if report.claimed:
+                click.echo("mail: %s" % report)
+        stop.wait(interval)
+    click.echo("mail sender: stopped")
+
+
+@mail_cli.command("status")
+def mail_status():
+    """Print how many messages are in each state, and why the latest failed ones failed."""
+    from .services import mail
+
+    with database.connection_context():
+        counts = mail.counts()
+        oldest = mail.oldest_waiting()
+        failed = mail.failed_messages(limit=20) if counts["failed"] else []
+    for state, number in counts.items():
+        click.echo("%s\t%d" % (state, number))
+    if oldest is not None:
+        click.echo("oldest waiting since %s UTC" % oldest.isoformat(" ", "seconds"))
+    for message in failed:
+        click.echo(
+            "failed #%d %s to %s after %d tries: %s"
+            % (
+                message.id,
+                message.template,
+                message.to_address,
+                message.attempts,
+                message.last_error,
+            )
+        )
+
+
+@mail_cli.command("retry")
+def mail_retry():
+    """Put the failed messages back in the queue (once their cause is fixed)."""
+    from .services import mail
+
+    with database.connection_context():
+        number = mail.retry_failed()
+    click.echo("%d failed messages queued again" % number)
+
+
 def init_app(app):
+    app.cli.add_command(mail_cli)
     app.cli.add_command(notifications_cli)
     app.cli.add_command(db_cli)
     app.cli.add_command(demo_cli)

@@ -38,6 +38,16 @@ DEFAULTS = {
     "SMTP_STARTTLS": False,
     "SMTP_SSL": False,
     "MAIL_FROM": "WSIS Tunis registration <registration@wsis.example>",
+    # The outbox's sender (portal/services/mail.py): a failed message is tried again after
+    # MAIL_RETRY_SECONDS, doubling each time up to MAIL_RETRY_MAX_SECONDS, and given up after
+    # MAIL_MAX_ATTEMPTS (six hours after the first try, with these values); a message that a
+    # sender took and left unfinished for MAIL_LEASE_SECONDS is taken again.
+    "MAIL_MAX_ATTEMPTS": 12,
+    "MAIL_RETRY_SECONDS": 60,
+    "MAIL_RETRY_MAX_SECONDS": 3600,
+    "MAIL_LEASE_SECONDS": 600,
+    # Messages a sender takes at once; with the 20 s SMTP timeout, well inside the lease.
+    "MAIL_BATCH_SIZE": 20,
     # Public address of the portal, for links in e-mails.
     "BASE_URL": "http://127.0.0.1:8000",
     # Trust X-Forwarded-* from this many proxies in front of gunicorn.

@@ -1,5 +1,5 @@
 """The portal's data, all in one module: organizations, accounts, the event, participants,
-badge photos, the audit log and one-time submission keys.
+badge photos, the audit log, one-time submission keys and the outbox of e-mails.
 
 Models answer the questions templates ask (``participant.can("save")``, ``event.is_open``);
 a participant's life is declared in ``portal.lifecycle``; state changes live in
@@ -395,6 +395,47 @@ class Notification(BaseModel):
     sent_at = DateTimeField(null=True, index=True)
 
 
+# An outgoing e-mail's life (portal.services.mail).
+OUTBOX_PENDING = "pending"
+OUTBOX_SENDING = "sending"
+OUTBOX_SENT = "sent"
+OUTBOX_FAILED = "failed"
+OUTBOX_STATES = (OUTBOX_PENDING, OUTBOX_SENDING, OUTBOX_SENT, OUTBOX_FAILED)
+
+
+class OutboxMessage(BaseModel):
+    """An e-mail, written in the transaction of the change that causes it and sent afterwards
+    by ``flask --app portal mail send``: a rollback drops it, a crash after the commit never
+    loses it. Rendered when queued, in the recipient's language."""
+
+    id = AutoField()
+    #: The Message-ID header, fixed when queued: a message sent twice (a sender killed after
+    #: the server accepted it) arrives with the same one.
+    message_id = CharField(max_length=255, unique=True)
+    to_address = CharField(max_length=254)
+    to_name = CharField(max_length=300, default="")
+    language = CharField(max_length=2, default="fr")
+    template = CharField(max_length=64)
+    subject = TextField()
+    #: Emptied once sent: a password link's token stays in the database no longer than needed.
+    body = TextField()
+    state = CharField(max_length=16, default=OUTBOX_PENDING)
+    attempts = IntegerField(default=0)
+    next_attempt_at = DateTimeField(default=utcnow)
+    #: When a sender took it; a row left "sending" longer than the lease is taken again.
+    claimed_at = DateTimeField(null=True)
+    sent_at = DateTimeField(null=True)
+    last_error = TextField(default="")
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = (
+            # What the sender asks: due rows waiting, and rows whose sender's lease ran out.
+            (("state", "next_attempt_at"), False),
+            (("state", "claimed_at"), False),
+        )
+
+
 MODELS = [
     Organization,
     Account,
@@ -405,6 +446,7 @@ MODELS = [
     SubmissionKey,
     PasswordLink,
     Notification,
+    OutboxMessage,
 ]
 
 # One head of delegation per organization, enforced by the database itself.

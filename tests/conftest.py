@@ -362,3 +362,12 @@ def smtp_server(app):
     app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=port)
     yield mailbox.messages
     controller.stop()
+
+
+def deliver_mail(app, now=None):
+    """Run the outbox's sender until nothing is due (``flask --app portal mail send``); return
+    its report."""
+    from portal.services import mail
+
+    with app.app_context(), database.connection_context():
+        return mail.send_all(now=now)

@@ -15,7 +15,7 @@ from portal.db import database
 from portal.models import Account, AuditLog, PasswordLink
 from portal.services import passwords
 
-from .conftest import csrf_token
+from .conftest import csrf_token, deliver_mail
 
 PASSWORD = "Correct-horse-42"
 
@@ -250,6 +250,7 @@ def test_audit_records_sign_ins_failures_lockouts_and_never_secrets(
     )
     assert response.status_code == 303
     url = issue_link(app, "undp.wsis", send_email=True)
+    assert deliver_mail(app).sent == 1
     token = url.split("token=")[1]
     secret_words.append(token)
     with app.app_context(), database.connection_context():
@@ -405,6 +406,8 @@ def test_password_link_emailed_lets_an_account_without_password_sign_in(
     assert fresh_login(app, "undp.wsis", "Programme-2005").status_code == 422
     url = issue_link(app, "undp.wsis", send_email=True)
     assert url.startswith(app.config["BASE_URL"] + "/password/set?token=")
+    assert smtp_server == []  # queued by the request, sent by the sender
+    deliver_mail(app)
     (message,) = smtp_server
     assert message["To"] == "Sarah Kim <s.kim@undp.example>"
     assert "password" in message["Subject"].lower()
@@ -463,6 +466,7 @@ def test_password_link_htmx_path_and_it_ends_sessions(app, demo, client, auth):
 def test_password_link_mail_in_the_account_language(app, demo, smtp_server):
     issue_link(app, "las.coord", send_email=True)
     issue_link(app, "unesco.dfp", send_email=True)
+    deliver_mail(app)
     assert [m["To"].addresses[0].addr_spec for m in smtp_server] == [
         "k.elamrani@las.example",
         "h.lefevre@unesco.example",
@@ -518,6 +522,7 @@ def test_password_link_from_the_command_line(app, demo, runner, client, smtp_ser
     assert result.exit_code == 0, result.output
     url = result.output.strip()
     assert url.startswith(app.config["BASE_URL"] + "/password/set?token=")
+    deliver_mail(app)
     assert url in smtp_server[0].get_content()
     path = url.replace(app.config["BASE_URL"], "")
     assert set_with_link(client, path, "Programme-2005").status_code == 303

@@ -18,7 +18,7 @@ from portal.models import (
     Participant,
     Photo,
 )
-from tests.conftest import csrf_token
+from tests.conftest import csrf_token, deliver_mail
 from tests.test_delegation_helpers import (
     HX,
     NEW,
@@ -542,6 +542,8 @@ def test_submission_mails_a_summary_in_the_coordinators_language(
         world["coord"].save()
     response = post_form(signed_in, complete(submit="1"), photo=jpeg())
     assert response.status_code == 303
+    assert smtp_server == []  # queued by the request, sent by the sender
+    deliver_mail(signed_in.application)
     (message,) = smtp_server
     body = message.get_content()
     assert message["To"].endswith("<coord@example.org>")

@@ -17,7 +17,7 @@ from portal import i18n_tools
 from portal.db import database
 from portal.models import Account
 
-from .conftest import ROOT, csrf_token
+from .conftest import ROOT, csrf_token, deliver_mail
 
 PYTHON_PLACEHOLDER = re.compile(r"%(?:\([^)]*\))?[#0 +-]*\d*(?:\.\d+)?[diouxXeEfFgGcrsa%]")
 BRACE_PLACEHOLDER = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*\}")
@@ -506,6 +506,7 @@ def test_an_email_triggered_in_french_reaches_an_arabic_coordinator_in_arabic(
     )
     assert response.status_code == 200
     assert _lang(response) == ("fr", "ltr")  # the secretariat's page stays in French
+    deliver_mail(app)
     assert len(smtp_server) == 1
     message = smtp_server[0]
     catalog = _catalog("ar")
@@ -554,6 +555,7 @@ def test_a_decision_by_a_french_speaking_secretariat_reaches_an_arabic_coordinat
     assert response.status_code == 303
     flashed = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "La demande de Amira BEN SALEM est refusée." in flashed  # the reviewer's French
+    deliver_mail(app)
     assert len(smtp_server) == 1
     message = smtp_server[0]
     arabic = _catalog("ar")

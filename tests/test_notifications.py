@@ -1,4 +1,5 @@
-"""Coordinators hear of decisions: one e-mail each in their own language, or a daily digest."""
+"""Coordinators hear of decisions: one e-mail each in their own language, or a daily digest;
+both written to the outbox in the transaction of their cause and sent by the sender."""
 
 import pytest
 from flask_babel import force_locale, format_date, pgettext
@@ -6,17 +7,19 @@ from flask_babel import force_locale, format_date, pgettext
 from portal.db import database
 from portal.models import (
     ACCREDITED,
+    OUTBOX_PENDING,
     REJECTION_REASONS,
     ROLE_SECRETARIAT,
     SUBMITTED,
     AuditLog,
     Event,
     Notification,
+    OutboxMessage,
     Participant,
     utcnow,
 )
 
-from .conftest import csrf_token, free_port
+from .conftest import csrf_token, deliver_mail, free_port
 
 PASSWORD = "Registry-2005-ok"
 
@@ -58,6 +61,8 @@ def test_each_coordinator_gets_the_decision_in_their_language(app, setup, smtp_s
         _decide(setup["client"], badr, decision="reject", reason="photo_unsuitable").status_code
         == 303
     )
+    assert smtp_server == []  # queued, not sent by the request
+    assert deliver_mail(app).sent == 4
     assert sorted(m["To"].addresses[0].addr_spec for m in smtp_server) == sorted(
         ["ar@las.example", "fr@las.example"] * 2
     )
@@ -84,16 +89,21 @@ def test_no_mail_when_the_decision_fails(app, setup, smtp_server):
     assert response.status_code == 303
     with app.app_context(), database.connection_context():
         assert Participant.get_by_id(amal.id).status == SUBMITTED
-    assert smtp_server == []
+        assert OutboxMessage.select().count() == 0
+    assert deliver_mail(app).claimed == 0 and smtp_server == []
 
 
 def test_a_mail_failure_does_not_undo_the_decision(app, setup):
     app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=free_port())  # nobody listens
     amal = setup["people"][0]
     assert _decide(setup["client"], amal, decision="accredit").status_code == 303
+    report = deliver_mail(app)
+    assert (report.sent, report.retrying) == (0, 2)
     with app.app_context(), database.connection_context():
         assert Participant.get_by_id(amal.id).status == ACCREDITED
-        assert AuditLog.select().where(AuditLog.action == "notification.failed").count() == 2
+        waiting = list(OutboxMessage.select())
+    assert [(m.state, m.attempts) for m in waiting] == [(OUTBOX_PENDING, 1)] * 2
+    assert all("Connection" in m.last_error for m in waiting)
 
 
 def test_digest_mode_queues_and_the_command_sends_one_mail_each(app, setup, smtp_server, runner):
@@ -109,7 +119,9 @@ def test_digest_mode_queues_and_the_command_sends_one_mail_each(app, setup, smtp
 
     result = runner.invoke(args=["notifications", "send-digest"])
     assert result.exit_code == 0, result.output
-    assert "digests sent: 2" in result.output
+    assert "digests queued: 2" in result.output
+    assert smtp_server == []
+    assert deliver_mail(app).sent == 2
     assert sorted(m["To"].split("<")[1] for m in smtp_server) == [
         "ar@las.example>",
         "fr@las.example>",
@@ -125,15 +137,36 @@ def test_digest_mode_queues_and_the_command_sends_one_mail_each(app, setup, smtp
 
     smtp_server.clear()
     result = runner.invoke(args=["notifications", "send-digest"])
-    assert "digests sent: 0" in result.output and smtp_server == []
+    assert "digests queued: 0" in result.output
+    assert deliver_mail(app).claimed == 0 and smtp_server == []
 
 
-def test_digest_rows_stay_queued_when_mail_fails(app, setup, runner):
+def test_a_digest_waits_in_the_outbox_while_the_mail_server_is_down(app, setup, runner):
     with app.app_context(), database.connection_context():
         Event.update(notification_mode="digest").execute()
     _decide(setup["client"], setup["people"][0], decision="accredit")
-    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=free_port())
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=free_port())  # nobody listens
     result = runner.invoke(args=["notifications", "send-digest"])
-    assert result.exit_code == 1 and "failed: 2" in result.output
+    assert result.exit_code == 0 and "digests queued: 2" in result.output
+    assert deliver_mail(app).retrying == 2
+    with app.app_context(), database.connection_context():
+        assert Notification.select().where(Notification.sent_at.is_null()).count() == 0
+        digests = list(OutboxMessage.select().where(OutboxMessage.template == "digest"))
+    assert [(m.state, m.attempts) for m in digests] == [(OUTBOX_PENDING, 1)] * 2
+
+
+def test_a_digest_run_that_fails_queues_nothing_and_marks_nothing(app, setup, runner, monkeypatch):
+    with app.app_context(), database.connection_context():
+        Event.update(notification_mode="digest").execute()
+    _decide(setup["client"], setup["people"][0], decision="accredit")
+    from portal.services import mail
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("template broken")
+
+    monkeypatch.setattr(mail, "render", broken)
+    result = runner.invoke(args=["notifications", "send-digest"])
+    assert result.exit_code != 0
     with app.app_context(), database.connection_context():
         assert Notification.select().where(Notification.sent_at.is_null()).count() == 2
+        assert OutboxMessage.select().count() == 0

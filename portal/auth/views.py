@@ -154,8 +154,6 @@ def create_password_link(account_id):
         url = accounts.issue_password_link(
             account, current_user._get_current_object(), send_email=form.send_email.data
         )
-    except accounts.PasswordLinkMailError as exc:
-        url, error = exc.url, exc.message
     except DomainError as exc:
         error = exc.message
     response = render_page(

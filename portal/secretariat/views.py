@@ -35,7 +35,7 @@ from ..models import (
     Participant,
     Photo,
 )
-from ..services import DomainError, decisions, exports, listings, prepcom
+from ..services import DomainError, decisions, exports, listings, mail, prepcom
 from ..services.accounts import (
     LOCK,
     PasswordLinkMailError,
@@ -613,3 +613,28 @@ def audit():
         actions=listings.audit_actions(),
         args=request.args,
     )
+
+
+# -- E-mail ----------------------------------------------------------------------------------------
+
+
+@bp.route("/mail")
+@secretariat_only
+def mail_queue():
+    """The outbox: how many e-mails wait or failed, and why the failed ones failed."""
+    return render_page(
+        "secretariat/mail.html",
+        counts=mail.counts(),
+        oldest=mail.oldest_waiting(),
+        failed=mail.failed_messages(),
+        hours=round(mail.retry_window().total_seconds() / 3600),
+    )
+
+
+@bp.route("/mail/retry", methods=["POST"])
+@secretariat_only
+def mail_retry():
+    """Queue the failed e-mails again."""
+    number = mail.retry_failed(_actor())
+    flash(ngettext("%(num)d e-mail queued again.", "%(num)d e-mails queued again.", number), "ok")
+    return see_other(url_for(".mail_queue"))

@@ -21,7 +21,6 @@ import hmac
 import json
 import logging
 import secrets
-import smtplib
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -38,7 +37,7 @@ from ..models import (
     new_token,
     utcnow,
 )
-from . import DomainError, audit, passwords
+from . import DomainError, audit, mail, passwords
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +55,8 @@ class SignInError(DomainError):
 
 
 class PasswordLinkMailError(DomainError):
-    """The link was created but the e-mail could not be sent; ``url`` still works."""
+    """No longer raised: the e-mail is queued in the outbox with the link, and a mail server
+    that is down delays it without failing the request. Kept while callers still catch it."""
 
     def __init__(self, message, url):
         super().__init__(message)
@@ -283,9 +283,9 @@ def issue_password_link(account, actor, send_email=False):
     """Create a one-time link for ``account`` to set its password; return its URL.
 
     Earlier unused links of the account stop working. With ``send_email`` the link is also
-    e-mailed to the address on file, in the account's language. The token is stored only as its
-    SHA-256; the URL exists only in the return value and the e-mail. If the e-mail cannot be
-    sent, PasswordLinkMailError is raised, carrying the URL (the link works all the same).
+    e-mailed to the address on file, in the account's language, queued in the same transaction.
+    The token is stored only as its SHA-256; the URL exists only in the return value and the
+    e-mail (in the outbox until it is sent, then emptied there).
     """
     account = Account.get_by_id(account.id)
     if send_email and not account.email:
@@ -293,6 +293,8 @@ def issue_password_link(account, actor, send_email=False):
     now = utcnow()
     hours = int(current_app.config["PASSWORD_LINK_HOURS"])
     token = secrets.token_urlsafe(32)
+    # The token goes in the query string: access logs record paths, never query strings.
+    url = current_app.config["BASE_URL"].rstrip("/") + "/password/set?token=" + token
     with database.atomic():
         PasswordLink.update(expires_at=now).where(
             (PasswordLink.account == account.id)
@@ -314,20 +316,8 @@ def issue_password_link(account, actor, send_email=False):
             hours=hours,
             emailed=bool(send_email),
         )
-    # The token goes in the query string: access logs record paths, never query strings.
-    url = current_app.config["BASE_URL"].rstrip("/") + "/password/set?token=" + token
-    if send_email:
-        from . import mail
-
-        try:
-            mail.send_to_account(account, "password_link", url=url, hours=hours)
-        except (OSError, smtplib.SMTPException) as exc:
-            log.error("password link for account %s: e-mail not sent: %s", account.id, exc)
-            with database.atomic():
-                audit.record("password_link.mail_failed", account=actor, obj=account)
-            raise PasswordLinkMailError(
-                _l("The link was created but the e-mail could not be sent."), url
-            ) from exc
+        if send_email:
+            mail.enqueue_to_account(account, "password_link", url=url, hours=hours)
     return url
 
 

@@ -1,15 +1,12 @@
 """Telling coordinators about decisions: one plain-text e-mail per decision, in each
 coordinator's own language, or (the event's ``notification_mode`` is "digest") a row queued for
-the daily digest that ``flask --app portal notifications send-digest`` sends.
+the daily digest that ``flask --app portal notifications send-digest`` queues.
 
-E-mails go out only after the decision's transaction has committed: ``decision_made`` (inside
-the transaction) returns what to send, ``deliver`` (after it) sends it.
+Every e-mail goes through the outbox (``portal.services.mail``): it is written in the
+transaction of the decision (or of the digest's rows), and sent afterwards by the sender.
 """
 
-import logging
-import smtplib
-
-from ..db import database
+from ..db import database, is_sqlite
 from ..models import (
     ROLE_COORDINATOR,
     Account,
@@ -20,8 +17,6 @@ from ..models import (
     utcnow,
 )
 from . import audit, mail
-
-log = logging.getLogger(__name__)
 
 
 def _coordinators(organization_id):
@@ -38,8 +33,8 @@ def _coordinators(organization_id):
 
 
 def decision_made(participant):
-    """Call inside the decision's transaction. In digest mode, queue a row per coordinator and
-    return nothing to send; otherwise return the ``(account, participant)`` pairs to mail."""
+    """Call inside the decision's transaction: queue the decision's e-mail to each coordinator
+    of the delegation or, in digest mode, a row for each one's next digest."""
     event = Event.select().order_by(Event.id).first()
     coordinators = _coordinators(participant.organization_id)
     if event is not None and event.notification_mode == "digest":
@@ -48,37 +43,18 @@ def decision_made(participant):
             Notification.create(
                 account=account, participant=participant, status=participant.status, created_at=now
             )
-        return []
-    return [(account, participant) for account in coordinators]
-
-
-def deliver(pending):
-    """Send the decision e-mails (after the commit). A failed e-mail is logged and audited; the
-    decision stands."""
-    for account, participant in pending:
-        try:
-            send_decision(account, participant)
-        except (OSError, smtplib.SMTPException) as exc:
-            log.error("decision e-mail to account %s not sent: %s", account.id, exc)
-            with database.atomic():
-                audit.record("notification.failed", obj=participant, recipient=account.username)
-
-
-def send_decision(account, participant):
+        return
     organization = Organization.get_by_id(participant.organization_id)
-    mail.send_to_account(
-        account,
-        "decision",
-        participant=participant,
-        organization=organization,
-        event=Event.select().order_by(Event.id).first(),
-    )
+    for account in coordinators:
+        mail.enqueue_to_account(
+            account, "decision", participant=participant, organization=organization, event=event
+        )
 
 
 def send_digests():
-    """Send each coordinator one e-mail listing the decisions queued for them; return
-    ``(sent, failed)``. A row is marked sent only once its e-mail has gone."""
-    sent = failed = 0
+    """Queue for each coordinator one e-mail listing the decisions waiting for them, in the
+    transaction that marks those rows sent; return how many digests were queued."""
+    queued = 0
     account_ids = [
         row[0]
         for row in Notification.select(Notification.account)
@@ -88,41 +64,37 @@ def send_digests():
     ]
     event = Event.select().order_by(Event.id).first()
     for account_id in account_ids:
-        account = Account.get_by_id(account_id)
-        rows = list(
-            Notification.select(Notification, Participant)
-            .join(Participant)
-            .where((Notification.account == account_id) & Notification.sent_at.is_null())
-            .order_by(Notification.created_at, Notification.id)
-        )
-        if not account.is_active or not account.email:
-            with database.atomic():
-                Notification.update(sent_at=utcnow()).where(
-                    Notification.id.in_([r.id for r in rows])
-                ).execute()
-            continue
-        organization = Organization.get_by_id(account.organization_id)
-        try:
-            mail.send_to_account(
-                account,
-                "digest",
-                notifications=rows,
-                organization=organization,
-                event=event,
-            )
-        except (OSError, smtplib.SMTPException) as exc:
-            log.error("digest to account %s not sent: %s", account.id, exc)
-            failed += 1
-            continue
         with database.atomic():
+            query = (
+                Notification.select(Notification, Participant)
+                .join(Participant)
+                .where((Notification.account == account_id) & Notification.sent_at.is_null())
+                .order_by(Notification.created_at, Notification.id)
+            )
+            if not is_sqlite():
+                # Two runs at once: the second waits, then finds these rows sent.
+                query = query.for_update(of=Notification)
+            rows = list(query)
+            if not rows:
+                continue
             Notification.update(sent_at=utcnow()).where(
                 Notification.id.in_([r.id for r in rows])
             ).execute()
+            account = Account.get_by_id(account_id)
+            if not account.is_active or not account.email:
+                continue
+            mail.enqueue_to_account(
+                account,
+                "digest",
+                notifications=rows,
+                organization=Organization.get_by_id(account.organization_id),
+                event=event,
+            )
             audit.record(
                 "notification.digest",
                 obj=account,
                 organization=account.organization_id,
                 decisions=len(rows),
             )
-        sent += 1
-    return sent, failed
+        queued += 1
+    return queued

@@ -376,7 +376,7 @@ def notify_submission(participant, actor):
     if not actor.email:
         return
     everyone = list(participants_for(actor).order_by(Participant.family_name, Participant.id))
-    mail.send_to_account(
+    mail.enqueue_to_account(
         actor,
         "submission_summary",
         submitted=[participant.id],
@@ -386,7 +386,7 @@ def notify_submission(participant, actor):
 
 
 def _announce_decision(participant, actor):
-    notifications.deliver(notifications.decision_made(participant))
+    notifications.decision_made(participant)
 
 
 #: What each action tells people (queued in its transaction).
