@@ -248,7 +248,7 @@ def test_queueing_outside_a_transaction_is_refused(app, people):
         with pytest.raises(mail.NotInTransaction):
             mail.enqueue_to_account(coord, "password_link", url="u", hours=1)
         with pytest.raises(mail.NotInTransaction):
-            participants.notify_submission(coord, [])
+            participants.notify_submission(Participant(), coord)
         assert OutboxMessage.select().count() == 0
 
 
