@@ -24,7 +24,7 @@ from portal.models import (
     Participant,
     utcnow,
 )
-from portal.services import Conflict, DomainError, decisions, listings, settings
+from portal.services import Conflict, decisions, listings, settings
 
 from .conftest import csrf_token, deliver_mail
 
