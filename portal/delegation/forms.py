@@ -1,6 +1,7 @@
 """The participant form: format checks field by field; what submission needs is the service's."""
 
 import datetime as dt
+import functools
 import unicodedata
 
 import phonenumbers
@@ -14,6 +15,7 @@ from wtforms import (
     EmailField,
     HiddenField,
     RadioField,
+    SelectChoice,
     SelectField,
     StringField,
     TelField,
@@ -81,7 +83,8 @@ class ParticipantForm(FlaskForm):
     version = HiddenField()
     courtesy_title = SelectField(
         _lp("person title", "Title"),
-        choices=[("", "—")] + list(COURTESY_TITLES.items()),
+        choices=[SelectChoice("", "—")]
+        + [SelectChoice(value, label) for value, label in COURTESY_TITLES.items()],
         validators=[Optional()],
     )
     family_name = StringField(
@@ -113,7 +116,11 @@ class ParticipantForm(FlaskForm):
         filters=[_strip],
         render_kw={"dir": "auto", "autocomplete": "off"},
     )
-    gender = RadioField(_l("Gender"), choices=list(GENDERS.items()), validators=[Optional()])
+    gender = RadioField(
+        _l("Gender"),
+        choices=[SelectChoice(value, label) for value, label in GENDERS.items()],
+        validators=[Optional()],
+    )
     function = StringField(
         _l("Function or title in the organization"),
         validators=[Optional(), Length(max=200)],
@@ -149,7 +156,7 @@ class ParticipantForm(FlaskForm):
     departure_date = DateField(_l("Departure from Tunis"), validators=[Optional()])
     visa_required = RadioField(
         _l("Does this person need an entry visa for Tunisia?"),
-        choices=[("yes", _l("Yes")), ("no", _l("No"))],
+        choices=[SelectChoice("yes", _l("Yes")), SelectChoice("no", _l("No"))],
         validators=[Optional()],
     )
     visa_place = StringField(
@@ -170,10 +177,9 @@ class ParticipantForm(FlaskForm):
     def __init__(self, *args, event=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.event = event
-        names = countries(current_language())
-        choice = [("", "—")] + list(names)
-        self.nationality.choices = choice
-        self.passport_country.choices = choice
+        choices = country_choices(current_language())
+        self.nationality.choices = choices
+        self.passport_country.choices = choices
         if event is not None:
             low = (event.starts_on - dt.timedelta(days=14)).isoformat()
             high = (event.ends_on + dt.timedelta(days=14)).isoformat()
@@ -272,8 +278,18 @@ class ParticipantForm(FlaskForm):
         self.version.data = str(participant.version)
 
 
+@functools.lru_cache(maxsize=8)
+def country_choices(language):
+    """Return the choices of a country list in ``language``: none, then every country by name
+    (built once per language: every participant form has two such lists)."""
+    return (
+        SelectChoice("", "—"),
+        *(SelectChoice(code, name) for code, name in countries(language)),
+    )
+
+
 def _check_country(field):
-    if field.data and field.data not in {code for code, _ in field.choices}:
+    if field.data and field.data not in {choice.value for choice in field.choices}:
         raise ValidationError(_l("Choose a country from the list."))
 
 
