@@ -23,6 +23,7 @@ from wtforms import (
 )
 from wtforms.validators import Email, InputRequired, Length, Optional, ValidationError
 
+from .. import clock
 from ..i18n import current_language
 from ..models import COURTESY_TITLES, GENDERS
 from ..services.countries import countries
@@ -186,12 +187,12 @@ class ParticipantForm(FlaskForm):
             for f in (self.arrival_date, self.departure_date):
                 f.render_kw = {"min": low, "max": high}
             self.passport_expiry.render_kw = {"min": event.ends_on.isoformat()}
-        self.date_of_birth.render_kw = {"max": dt.date.today().isoformat(), "min": "1900-01-01"}
+        self.date_of_birth.render_kw = {"max": clock.now().date().isoformat(), "min": "1900-01-01"}
 
     # -- Checks that need other fields or the event -------------------------------------------
 
     def validate_date_of_birth(self, field):
-        if field.data and not (dt.date(1900, 1, 1) <= field.data <= dt.date.today()):
+        if field.data and not (dt.date(1900, 1, 1) <= field.data <= clock.now().date()):
             raise ValidationError(_l("Check the date of birth."))
 
     def validate_passport_expiry(self, field):
