@@ -10,7 +10,8 @@ TEST_STAMP := $(VENV)/.test-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test install install-test system-test-deps translations check-translations \
-        extract lifecycle-table lint format test-sqlite test-postgres bench-pages bench-server lighthouse clean
+        extract lifecycle-table lint format test-sqlite test-postgres bench-pages bench-server \
+        bench-signin lighthouse clean
 
 # The mail sender runs beside gunicorn and stops with it (Ctrl-C): without PORTAL_SMTP_HOST it
 # writes each e-mail to the log.
@@ -90,6 +91,10 @@ bench-server: install-test translations
 	@command -v wrk >/dev/null || { \
 	  $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q wrk; }
 	$(BIN)/python bench/server.py
+
+# How long each kind of failed sign-in takes at production's argon2 cost (printed, not asserted).
+bench-signin: install-test translations
+	$(BIN)/python bench/signin_timing.py
 
 # lighthouse 12.2.3 from npm (installed once under bench/.node) against Debian's Chromium.
 lighthouse: install-test system-test-deps translations

@@ -6,7 +6,6 @@ a participant's life is declared in ``portal.lifecycle``; state changes live in
 ``portal.services``.
 """
 
-import datetime as dt
 import secrets
 
 from flask_babel import get_locale
@@ -26,12 +25,13 @@ from peewee import (
     TextField,
 )
 
+from . import clock
 from .db import database
 
 
 def utcnow():
-    """Return the current time in UTC, without tzinfo (as stored)."""
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    """Return the current time in UTC, without tzinfo (as stored), by the portal's clock."""
+    return clock.now()
 
 
 def new_token():

@@ -25,10 +25,10 @@ while the token it carries has at least half of its lifetime (``WTF_CSRF_TIME_LI
 """
 
 import hashlib
-import time
 
 from flask import current_app, g, request, session
 
+from . import clock
 from .cache import LRUCache
 from .extensions import compress
 
@@ -123,7 +123,7 @@ def init_token_reuse(app):
         raw = session.get("csrf_token")
         if raw:
             found = tokens.get(raw)
-            if found is not None and time.time() - found[1] < TOKEN_REUSE_SECONDS:
+            if found is not None and clock.seconds() - found[1] < TOKEN_REUSE_SECONDS:
                 g.csrf_token = g.reused_csrf_token = found[0]
 
     def keep(response):
@@ -132,7 +132,7 @@ def init_token_reuse(app):
         if token and token != g.get("reused_csrf_token"):
             raw = session.get("csrf_token")
             if raw:
-                tokens.set(raw, (token, time.time()))
+                tokens.set(raw, (token, clock.seconds()))
         return response
 
     app.before_request(reuse)
@@ -175,7 +175,7 @@ def html_validators(response):
     ):
         return response
     digest, has_token = _digest(response.get_data())
-    now = int(time.time()) // HOUR
+    now = int(clock.seconds()) // HOUR
     etag = "%s.%x" % (digest, now if has_token else 0)
     response.headers.setdefault("Cache-Control", "private, no-cache")
     for candidate in request.if_none_match.as_set(include_weak=True):

@@ -17,6 +17,7 @@ from urllib.parse import urlparse, urlunparse
 
 import pytest
 
+from portal import clock as portal_clock
 from portal import create_app, schema
 from portal.db import database
 from portal.models import MODELS, ROLE_COORDINATOR, Account, Event, Organization, Participant
@@ -112,6 +113,19 @@ def app(app_config):
     db = database.obj
     if hasattr(db, "close_all"):
         db.close_all()
+
+
+@pytest.fixture
+def clock():
+    """The portal's clock (portal/clock.py), for a test to move with ``clock.shift(...)``
+    instead of waiting; back to the real time afterwards.
+
+    It moves the portal's own readings only. Flask-WTF signs CSRF tokens with itsdangerous,
+    which reads ``time.time()`` and offers no public hook; a test about a token's age moves
+    that time too, with ``time_machine.travel``."""
+    portal_clock.reset()
+    yield portal_clock
+    portal_clock.reset()
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import gzip
 import time
 
 import brotli
+import time_machine
 
 from portal import performance
 from tests.test_delegation_helpers import PASSWORD
@@ -26,32 +27,33 @@ def token_of(page):
     return tokens.pop()
 
 
-def test_a_session_keeps_its_signed_token_for_ten_minutes(
-    app, world, make_participant, monkeypatch
-):
+def test_a_session_keeps_its_signed_token_for_ten_minutes(app, world, make_participant):
     p = make_participant(world["org"], family_name="ALPHA")
     kept = make_participant(world["org"], family_name="KEPT")
     first, second = sign_in(app, "coord"), sign_in(app, "deputy")
-    _, page = fetch(first)
-    token = token_of(page)
-    time.sleep(1.1)  # a token signed now would differ: it carries the time
-    assert token_of(fetch(first)[1]) == token
-    assert token_of(fetch(second)[1]) != token  # each session its own
-
-    real = time.time
-    monkeypatch.setattr(time, "time", lambda: real() + performance.TOKEN_REUSE_SECONDS + 1)
-    later = token_of(fetch(first)[1])
-    assert later != token
-    # Both tokens are the session's: the old page's form still works (nothing typed is lost).
-    response = first.post(LIST + "/%d/delete" % p.id, data={"csrf_token": token})
-    assert response.status_code == 303
-    # Another session's token is refused (and said so).
-    other = token_of(fetch(second)[1])
-    response = first.post(LIST + "/%d/delete" % kept.id, data={"csrf_token": other})
-    assert response.status_code == 303
-    page = fetch(first)[1]
-    assert "could not be accepted" in page and 'id="p-%d"' % kept.id in page
-    assert 'id="p-%d"' % p.id not in page
+    # The signed token carries the time it was signed at, read by itsdangerous from
+    # time.time(): time-machine moves that (and the portal's clock with it) instead of waiting.
+    # Cookies signed while travelling would be from the future afterwards, so the test ends
+    # inside the journey.
+    with time_machine.travel(time.time(), tick=False) as traveller:
+        _, page = fetch(first)
+        token = token_of(page)
+        traveller.shift(performance.TOKEN_REUSE_SECONDS - 1)  # a token signed now would differ
+        assert token_of(fetch(first)[1]) == token
+        assert token_of(fetch(second)[1]) != token  # each session its own
+        traveller.shift(2)
+        later = token_of(fetch(first)[1])
+        assert later != token
+        # Both tokens are the session's: the old page's form still works (nothing typed is lost).
+        response = first.post(LIST + "/%d/delete" % p.id, data={"csrf_token": token})
+        assert response.status_code == 303
+        # Another session's token is refused (and said so).
+        other = token_of(fetch(second)[1])
+        response = first.post(LIST + "/%d/delete" % kept.id, data={"csrf_token": other})
+        assert response.status_code == 303
+        page = fetch(first)[1]
+        assert "could not be accepted" in page and 'id="p-%d"' % kept.id in page
+        assert 'id="p-%d"' % p.id not in page
 
 
 def test_a_new_session_gets_a_new_token(app, world):
@@ -72,14 +74,10 @@ def test_a_new_session_gets_a_new_token(app, world):
     assert token_of(page.get_data(as_text=True)) not in (token, fresh)
 
 
-def test_a_timed_out_session_signs_in_again_with_the_login_pages_token(app, world, monkeypatch):
-    from portal.auth import sessions
-
+def test_a_timed_out_session_signs_in_again_with_the_login_pages_token(app, world, clock):
     client = sign_in(app, "coord")
     token = token_of(fetch(client)[1])
-    real = sessions.now_seconds
-    idle = int(app.config["SESSION_IDLE_MINUTES"]) * 60
-    monkeypatch.setattr(sessions, "now_seconds", lambda: real() + idle + 60)
+    clock.shift(int(app.config["SESSION_IDLE_MINUTES"]) * 60 + 60)
     page = client.get("/login", headers={"Accept-Language": "en"}).get_data(as_text=True)
     fresh = token_of(page)
     assert fresh != token  # the timed-out session's token is not handed on

@@ -5,8 +5,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from portal.auth import sessions
-
 from .conftest import csrf_token
 
 PASSWORD = "Correct-horse-42"
@@ -90,13 +88,13 @@ def test_password_change_ends_other_sessions_and_keeps_this_one(app, client, aut
 
 
 @pytest.mark.parametrize("setting", ["idle", "lifetime"])
-def test_timeouts_are_enforced_on_the_server(app, client, auth, coordinator, monkeypatch, setting):
-    real = sessions.now_seconds
-    start = real()
+def test_timeouts_are_enforced_on_the_server(app, client, auth, coordinator, clock, setting):
     auth.login("amina", PASSWORD)
 
     def at(minutes):
-        monkeypatch.setattr(sessions, "now_seconds", lambda: start + int(minutes * 60))
+        """Request a page ``minutes`` after signing in."""
+        clock.reset()
+        clock.shift(minutes * 60)
         return client.get("/delegation").status_code
 
     if setting == "idle":
@@ -113,25 +111,20 @@ def test_timeouts_are_enforced_on_the_server(app, client, auth, coordinator, mon
     assert response.status_code == 303
     assert next_of(response.headers["Location"]) == "/delegation"
     # The clock back to now does not revive it: the server cleared the session.
-    monkeypatch.setattr(sessions, "now_seconds", real)
+    clock.reset()
     assert client.get("/delegation").status_code == 303
 
 
-def test_htmx_request_with_expired_session_gets_hx_redirect(
-    app, client, auth, coordinator, monkeypatch
-):
+def test_htmx_request_with_expired_session_gets_hx_redirect(app, client, auth, coordinator, clock):
     auth.login("amina", PASSWORD)
-    start = sessions.now_seconds()
-    monkeypatch.setattr(
-        sessions, "now_seconds", lambda: start + app.config["SESSION_IDLE_MINUTES"] * 60 + 61
-    )
+    clock.shift(app.config["SESSION_IDLE_MINUTES"] * 60 + 61)
     response = client.get(
         "/delegation",
         headers={"HX-Request": "true", "HX-Current-URL": "http://localhost/delegation?tab=2"},
     )
     assert response.status_code == 204
     assert next_of(response.headers["HX-Redirect"]) == "/delegation?tab=2"
-    monkeypatch.undo()
+    clock.reset()
     # After signing in again the coordinator lands back there, without JavaScript too.
     login = client.get(response.headers["HX-Redirect"]).get_data(as_text=True)
     assert 'name="next" value="/delegation?tab=2"' in login

@@ -3,13 +3,13 @@ request, plus an idle timeout and an absolute lifetime enforced here on the serv
 
 import datetime as dt
 import hmac
-import time
 
 from flask import current_app, g, session
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import generate_csrf
 from peewee import JOIN, fn
 
+from .. import clock
 from ..access import login_redirect
 from ..extensions import login_manager
 from ..models import Account, Event, Organization
@@ -68,8 +68,8 @@ def load_account(session_id):
 
 
 def now_seconds():
-    """The clock the timeouts are measured with (tests move it)."""
-    return int(time.time())
+    """Return the time the timeouts are measured with (the portal's clock)."""
+    return int(clock.seconds())
 
 
 def start(account):

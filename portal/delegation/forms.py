@@ -1,6 +1,7 @@
 """The participant form: format checks field by field; what submission needs is the service's."""
 
 import datetime as dt
+import functools
 import unicodedata
 
 import phonenumbers
@@ -14,6 +15,7 @@ from wtforms import (
     EmailField,
     HiddenField,
     RadioField,
+    SelectChoice,
     SelectField,
     StringField,
     TelField,
@@ -21,6 +23,7 @@ from wtforms import (
 )
 from wtforms.validators import Email, InputRequired, Length, Optional, ValidationError
 
+from .. import clock
 from ..i18n import current_language
 from ..models import COURTESY_TITLES, GENDERS
 from ..services.countries import countries
@@ -81,7 +84,8 @@ class ParticipantForm(FlaskForm):
     version = HiddenField()
     courtesy_title = SelectField(
         _lp("person title", "Title"),
-        choices=[("", "—")] + list(COURTESY_TITLES.items()),
+        choices=[SelectChoice("", "—")]
+        + [SelectChoice(value, label) for value, label in COURTESY_TITLES.items()],
         validators=[Optional()],
     )
     family_name = StringField(
@@ -113,7 +117,11 @@ class ParticipantForm(FlaskForm):
         filters=[_strip],
         render_kw={"dir": "auto", "autocomplete": "off"},
     )
-    gender = RadioField(_l("Gender"), choices=list(GENDERS.items()), validators=[Optional()])
+    gender = RadioField(
+        _l("Gender"),
+        choices=[SelectChoice(value, label) for value, label in GENDERS.items()],
+        validators=[Optional()],
+    )
     function = StringField(
         _l("Function or title in the organization"),
         validators=[Optional(), Length(max=200)],
@@ -149,7 +157,7 @@ class ParticipantForm(FlaskForm):
     departure_date = DateField(_l("Departure from Tunis"), validators=[Optional()])
     visa_required = RadioField(
         _l("Does this person need an entry visa for Tunisia?"),
-        choices=[("yes", _l("Yes")), ("no", _l("No"))],
+        choices=[SelectChoice("yes", _l("Yes")), SelectChoice("no", _l("No"))],
         validators=[Optional()],
     )
     visa_place = StringField(
@@ -170,22 +178,21 @@ class ParticipantForm(FlaskForm):
     def __init__(self, *args, event=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.event = event
-        names = countries(current_language())
-        choice = [("", "—")] + list(names)
-        self.nationality.choices = choice
-        self.passport_country.choices = choice
+        choices = country_choices(current_language())
+        self.nationality.choices = choices
+        self.passport_country.choices = choices
         if event is not None:
             low = (event.starts_on - dt.timedelta(days=14)).isoformat()
             high = (event.ends_on + dt.timedelta(days=14)).isoformat()
             for f in (self.arrival_date, self.departure_date):
                 f.render_kw = {"min": low, "max": high}
             self.passport_expiry.render_kw = {"min": event.ends_on.isoformat()}
-        self.date_of_birth.render_kw = {"max": dt.date.today().isoformat(), "min": "1900-01-01"}
+        self.date_of_birth.render_kw = {"max": clock.now().date().isoformat(), "min": "1900-01-01"}
 
     # -- Checks that need other fields or the event -------------------------------------------
 
     def validate_date_of_birth(self, field):
-        if field.data and not (dt.date(1900, 1, 1) <= field.data <= dt.date.today()):
+        if field.data and not (dt.date(1900, 1, 1) <= field.data <= clock.now().date()):
             raise ValidationError(_l("Check the date of birth."))
 
     def validate_passport_expiry(self, field):
@@ -279,8 +286,18 @@ class ParticipantForm(FlaskForm):
             return None
 
 
+@functools.lru_cache(maxsize=8)
+def country_choices(language):
+    """Return the choices of a country list in ``language``: none, then every country by name
+    (built once per language: every participant form has two such lists)."""
+    return (
+        SelectChoice("", "—"),
+        *(SelectChoice(code, name) for code, name in countries(language)),
+    )
+
+
 def _check_country(field):
-    if field.data and field.data not in {code for code, _ in field.choices}:
+    if field.data and field.data not in {choice.value for choice in field.choices}:
         raise ValidationError(_l("Choose a country from the list."))
 
 

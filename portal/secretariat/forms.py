@@ -8,6 +8,7 @@ from wtforms import (
     DateField,
     IntegerField,
     RadioField,
+    SelectChoice,
     SelectField,
     StringField,
     TextAreaField,
@@ -17,12 +18,14 @@ from wtforms.validators import Email, InputRequired, Length, NumberRange, Option
 from ..models import LANGUAGES, REJECTION_REASONS
 from ..services.settings import NOTIFICATION_MODES
 
-DECISIONS = [("accredit", _l("Accredit")), ("reject", _l("Reject"))]
+DECISIONS = [SelectChoice("accredit", _l("Accredit")), SelectChoice("reject", _l("Reject"))]
 
 
 def _reason_choices():
     # Translators: first choice of the list of standard rejection reasons.
-    return [("", _l("Other reason (write it below)"))] + list(REJECTION_REASONS.items())
+    return [SelectChoice("", _l("Other reason (write it below)"))] + [
+        SelectChoice(value, label) for value, label in REJECTION_REASONS.items()
+    ]
 
 
 class DecisionForm(FlaskForm):
@@ -56,7 +59,7 @@ class EventForm(FlaskForm):
     registration_closes_on = DateField(_l("Registration closes on"), validators=[InputRequired()])
     notification_mode = RadioField(
         _l("Decisions are sent to coordinators"),
-        choices=list(NOTIFICATION_MODES.items()),
+        choices=[SelectChoice(value, label) for value, label in NOTIFICATION_MODES.items()],
         validators=[InputRequired()],
     )
 
@@ -84,7 +87,11 @@ class CoordinatorForm(FlaskForm):
         validators=[InputRequired(), Email(), Length(max=254)],
         render_kw={"type": "email"},
     )
-    language = SelectField(_l("Language"), choices=list(LANGUAGES.items()), default="fr")
+    language = SelectField(
+        _l("Language"),
+        choices=[SelectChoice(value, label) for value, label in LANGUAGES.items()],
+        default="fr",
+    )
     send_link = BooleanField(_l("E-mail a link to set the password now"), default=True)
 
 

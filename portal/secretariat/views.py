@@ -21,6 +21,7 @@ from flask_login import current_user
 from werkzeug.routing import BuildError
 from werkzeug.wsgi import FileWrapper
 
+from .. import clock
 from ..access import PUBLIC, SECRETARIAT, SIGNED_IN, secretariat_only
 from ..i18n import safe_next
 from ..models import (
@@ -456,7 +457,7 @@ def accounts():
         pages=max(1, -(-total // listings.PAGE_SIZE)),
         roles=ROLES,
         languages=LANGUAGES,
-        now=dt.datetime.now(dt.UTC).replace(tzinfo=None),
+        now=clock.now(),
         args=request.args,
     )
 

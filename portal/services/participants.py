@@ -6,7 +6,6 @@ Every action runs in one transaction that holds the delegation's lock, reads the
 once, asks ``lifecycle.refusal``, writes, records an audit row and queues its e-mail.
 """
 
-import datetime as dt
 from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
@@ -381,7 +380,7 @@ def notify_submission(participant, actor):
         "submission_summary",
         submitted=[participant.id],
         participants=everyone,
-        today=dt.date.today(),
+        today=utcnow().date(),
     )
 
 
