@@ -1,5 +1,5 @@
 """Pages rendered again are the same bytes, so their compressed form is reused
-(portal/performance.py): a session keeps its signed CSRF token for ten minutes in a worker, and
+(portal/performance/responses.py): a session keeps its signed CSRF token for ten minutes in a worker, and
 compressed bodies are kept per hash of the body and encoding."""
 
 import gzip
@@ -7,7 +7,7 @@ import time
 
 import brotli
 
-from portal import performance
+from portal.performance import responses
 from tests.test_delegation_helpers import PASSWORD
 from tests.test_fragment_cache import LIST, TOKEN_RE, sign_in
 
@@ -39,7 +39,7 @@ def test_a_session_keeps_its_signed_token_for_ten_minutes(
     assert token_of(fetch(second)[1]) != token  # each session its own
 
     real = time.time
-    monkeypatch.setattr(time, "time", lambda: real() + performance.TOKEN_REUSE_SECONDS + 1)
+    monkeypatch.setattr(time, "time", lambda: real() + responses.TOKEN_REUSE_SECONDS + 1)
     later = token_of(fetch(first)[1])
     assert later != token
     # Both tokens are the session's: the old page's form still works (nothing typed is lost).

@@ -13,7 +13,7 @@ from peewee import JOIN, fn
 from ..access import login_redirect
 from ..extensions import login_manager
 from ..models import Account, Event, Organization
-from ..prepared import prepared
+from ..performance.prepared import prepared
 
 
 def init_app(app):

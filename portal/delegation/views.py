@@ -24,7 +24,7 @@ from werkzeug.exceptions import NotFound
 from ..access import coordinator_only, login_redirect, signed_in
 from ..errors import render_error
 from ..models import STATUSES, Event, Organization, Photo
-from ..prepared import prepared
+from ..performance.prepared import prepared
 from ..services import DomainError, idempotency, participants, registration
 from ..services.countries import countries, country_name
 from ..services.photos import PhotoError

@@ -22,7 +22,7 @@ from ..models import (
     Photo,
     utcnow,
 )
-from ..prepared import prepared
+from ..performance.prepared import prepared
 from . import DomainError, audit
 
 log = logging.getLogger(__name__)

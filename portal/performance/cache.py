@@ -22,11 +22,14 @@ import sys
 import threading
 from collections import OrderedDict
 
-from flask import current_app, g
+from flask import current_app, g, request
+from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from jinja2 import Undefined, nodes
 from jinja2.ext import Extension
 from markupsafe import Markup
+
+from ..i18n import current_language
 
 #: What stands for the CSRF token in a stored fragment (never in a real page).
 CSRF_SLOT = "\x00csrf\x00"
@@ -134,9 +137,23 @@ def cached(key, render, environment=None):
     return output
 
 
+def page_identity():
+    """What a page shows besides its data: its language, its address (the language links
+    return to it), and the signed-in person's name and roles (the header; base.html keys its
+    cached header on it too)."""
+    user = current_user
+    if user.is_authenticated:
+        who = (user.id, user.full_name or user.username, user.is_coordinator, user.is_secretariat)
+    else:
+        who = ("anonymous",)
+    return (current_language(), request.full_path, *who)
+
+
 def init_app(app):
+    """Add the ``{% cache %}`` tag, its key helpers and each worker's fragment cache."""
     megabytes = float(app.config.get("FRAGMENT_CACHE_MB", 8))
     app.jinja_env.add_extension(CacheExtension)
     app.jinja_env.globals["data_key"] = data_key
+    app.jinja_env.globals["page_identity"] = page_identity
     app.jinja_env.fragment_cache = LRUCache(int(megabytes * 1024 * 1024))
     app.extensions["fragment_cache"] = app.jinja_env.fragment_cache

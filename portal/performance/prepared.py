@@ -16,7 +16,7 @@ that transforms its value), the query is simply built for every call, as peewee 
 import itertools
 import threading
 
-from .db import database
+from ..db import database
 
 _counter = itertools.count(1)
 

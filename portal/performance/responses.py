@@ -29,23 +29,22 @@ import time
 
 from flask import current_app, g, request, session
 
+from ..extensions import compress
 from .cache import LRUCache
-from .extensions import compress
 
 HOUR = 3600
 TOKEN_REUSE_SECONDS = 600
 
 
 def init_compression(app):
-    """Bind Flask-Compress, with our hook (errors included) in place of its own, and its cache
-    of compressed bodies."""
+    """Bind Flask-Compress without its own hook (``compress_response`` replaces it), with its
+    cache of compressed bodies."""
     app.config["COMPRESS_REGISTER"] = False
     megabytes = float(app.config.get("COMPRESSED_CACHE_MB", 4))
     if megabytes > 0:
         app.config["COMPRESS_CACHE_BACKEND"] = lambda: LRUCache(int(megabytes * 1024 * 1024))
         app.config["COMPRESS_CACHE_KEY"] = _body_key
     compress.init_app(app)
-    app.after_request(compress_response)
 
 
 def _body_key(request):
@@ -116,31 +115,26 @@ def compress_response(response):
 def init_token_reuse(app):
     """Per worker: the signed CSRF token last handed to each session (by its raw secret) and
     when, for the 4,096 sessions seen last."""
-    tokens = LRUCache(4096, size_of=lambda _entry: 1)
-    app.extensions["signed_tokens"] = tokens
+    app.extensions["signed_tokens"] = LRUCache(4096, size_of=lambda _entry: 1)
 
-    def reuse():
+
+def reuse_token():
+    """Hand the session the token signed for it in the last ten minutes, if there is one."""
+    raw = session.get("csrf_token")
+    if raw:
+        found = current_app.extensions["signed_tokens"].get(raw)
+        if found is not None and time.time() - found[1] < TOKEN_REUSE_SECONDS:
+            g.csrf_token = g.reused_csrf_token = found[0]
+
+
+def keep_token(response):
+    """Remember a token signed during this request (none was reused, or a new session)."""
+    token = g.get("csrf_token")
+    if token and token != g.get("reused_csrf_token"):
         raw = session.get("csrf_token")
         if raw:
-            found = tokens.get(raw)
-            if found is not None and time.time() - found[1] < TOKEN_REUSE_SECONDS:
-                g.csrf_token = g.reused_csrf_token = found[0]
-
-    def keep(response):
-        """Remember a token signed during this request (none was reused, or a new session)."""
-        token = g.get("csrf_token")
-        if token and token != g.get("reused_csrf_token"):
-            raw = session.get("csrf_token")
-            if raw:
-                tokens.set(raw, (token, time.time()))
-        return response
-
-    app.before_request(reuse)
-    app.after_request(keep)
-
-
-def init_validators(app):
-    app.after_request(html_validators)
+            current_app.extensions["signed_tokens"].set(raw, (token, time.time()))
+    return response
 
 
 def _digest(body):
