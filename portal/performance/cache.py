@@ -14,6 +14,12 @@ changed in development is not served from the old one).
 Each worker keeps its own cache in memory (least recently used first out, 8 MB by default); no
 worker needs another's: a miss only costs a render. ``PORTAL_FRAGMENT_CACHE_MB=0`` turns it off.
 
+Measured (``bench/inprocess.py --compare fragment``, a 300-person delegation): the cached
+dashboard 1.25 ms against 8.85 rendered whole, the list 1.86 against 9.20; under gunicorn
+(``make bench-server``, both caches off) the dashboard fell from 1,516 to 308 requests/s.
+After a change, the list's rows other than the changed one come from the cache (each row is
+keyed on ``data_key``): 4.3-5.5 ms against 7.6.
+
 A cached part may carry the session's CSRF token (forms in a list): it is stored with a
 placeholder in its place, and each page gets its own session's token back.
 """
