@@ -7,7 +7,7 @@ from flask import Flask, current_app, redirect, request, url_for
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import assets, cache, errors, i18n, lifecycle, performance, templating
+from . import assets, errors, i18n, lifecycle, performance, templating
 from .access import check_access, public
 from .config import load_config
 from .db import database, init_database, is_sqlite
@@ -22,11 +22,8 @@ def create_app(test_config=None):
 
     init_database(app.config["DATABASE_URL"], app.instance_path)
     csrf.init_app(app)
-    performance.init_compression(app)
     babel.init_app(app, locale_selector=i18n.select_locale)
     i18n.init_app(app)
-    cache.init_app(app)
-    app.jinja_env.globals["page_identity"] = templating.page_identity
     app.jinja_env.globals.update(
         allowed=templating.allowed, why_not=templating.why_not, new_draft=lifecycle.new_draft
     )
@@ -54,11 +51,10 @@ def create_app(test_config=None):
 
     app.before_request(_open_database)
     app.before_request(check_access)
-    # After the session checks (a session timed out has no token to reuse).
-    performance.init_token_reuse(app)
+    # Here: after the session and access checks, before the policy headers (see its docstring).
+    performance.init_app(app)
     app.teardown_request(_close_database)
     app.after_request(_security_headers)
-    performance.init_validators(app)
 
     @app.route("/")
     @public

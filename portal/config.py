@@ -53,9 +53,9 @@ DEFAULTS = {
     # Trust X-Forwarded-* from this many proxies in front of gunicorn.
     "PROXY_COUNT": 0,
     "LOG_LEVEL": "INFO",
-    # Rendered parts of the delegation's pages kept by each worker (portal/cache.py); 0: none.
+    # Rendered parts of the delegation's pages kept by each worker (portal/performance/cache.py); 0: none.
     "FRAGMENT_CACHE_MB": 8,
-    # Compressed pages kept by each worker (portal/performance.py); 0: none.
+    # Compressed pages kept by each worker (portal/performance/responses.py); 0: none.
     "COMPRESSED_CACHE_MB": 4,
 }
 

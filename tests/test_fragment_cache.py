@@ -1,4 +1,4 @@
-"""The fragment cache (portal/cache.py) and the delegation versions it is keyed on: a cached part
+"""The fragment cache (portal/performance/cache.py) and the delegation versions it is keyed on: a cached part
 is reused only while nothing it shows has changed, for one organization and one language, and
 every page carries its own session's CSRF token."""
 
@@ -8,9 +8,9 @@ import sys
 import pytest
 from jinja2 import UndefinedError
 
-from portal.cache import CSRF_SLOT, LRUCache
 from portal.db import database
 from portal.models import ROLE_SECRETARIAT, SUBMITTED, Organization, Participant, Photo
+from portal.performance.cache import CSRF_SLOT, LRUCache
 from portal.services import participants as participant_service
 from tests.test_delegation_helpers import PASSWORD
 

@@ -24,7 +24,7 @@ from .. import lifecycle
 from ..access import coordinator_only, login_redirect, signed_in
 from ..errors import render_error
 from ..models import STATUSES, Event, Organization, Photo
-from ..prepared import prepared
+from ..performance.prepared import prepared
 from ..services import DomainError, NotFound, idempotency, participants
 from ..services.countries import countries, country_name
 from ..services.photos import PhotoError
@@ -41,7 +41,7 @@ def _account():
     return current_user._get_current_object()
 
 
-# Run on every delegation page: their SQL is built once (portal/prepared.py).
+# Run on every delegation page: their SQL is built once (portal/performance/prepared.py).
 _first_event = prepared(lambda: Event.select().order_by(Event.id).limit(1))
 _organization_by_id = prepared(
     lambda organization_id: Organization.select().where(Organization.id == organization_id).limit(1)

@@ -24,7 +24,7 @@ from ..models import (
     Photo,
     utcnow,
 )
-from ..prepared import prepared
+from ..performance.prepared import prepared
 from . import Conflict, DomainError, NotFound, audit, idempotency, notifications
 
 # -- Scope: the one place that decides which participants an account may reach --------------
@@ -399,7 +399,7 @@ _ANNOUNCE = {
 class Summary(dict):
     """The delegation's figures, each worked out when a page first asks for it: ``counts``
     (per status), ``total``, ``head``, and ``missing``. A page served from the fragment cache
-    (portal/cache.py) asks for none of them and runs none of their queries."""
+    (portal/performance/cache.py) asks for none of them and runs none of their queries."""
 
     def __init__(self, account, version=None):
         super().__init__()
@@ -434,7 +434,7 @@ class _Coordinator:
 
 def _per_organization(build):
     """Return ``run(account, *values)``: ``build(scope, *values)`` with its SQL built once for
-    coordinators (portal/prepared.py), or built every time for other accounts."""
+    coordinators (portal/performance/prepared.py), or built every time for other accounts."""
     query = prepared(
         lambda organization_id, *values: build(
             participants_for(_Coordinator(organization_id)), *values
