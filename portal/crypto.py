@@ -25,16 +25,14 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from peewee import TextField
 
+from .config import ConfigError
+
 PREFIX = "e1"
 NONCE_BYTES = 12
 
 
 class DataKeyError(RuntimeError):
     """A sealed value cannot be opened: the key is missing or wrong, or the value was altered."""
-
-
-class ConfigError(RuntimeError):
-    pass
 
 
 def _derive(key, purpose, length=32):
