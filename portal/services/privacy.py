@@ -28,6 +28,8 @@ def _sealed_rows(after, limit):
 def key_ids():
     """Return ``{key id: sealed values}`` over the whole database."""
     counts = {}
+    if "participant" not in database.get_tables():
+        return counts  # a database not yet created (or restored from such a backup)
     last = 0
     while True:
         rows = _sealed_rows(last, 1000)
