@@ -7,7 +7,7 @@ from flask import Flask, current_app, redirect, request, url_for
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import assets, errors, i18n, lifecycle, performance, templating
+from . import assets, crypto, errors, i18n, lifecycle, performance, templating
 from .access import check_access, public
 from .config import load_config
 from .db import database, init_database, is_sqlite
@@ -19,6 +19,7 @@ def create_app(test_config=None):
     app = Flask(__name__, instance_relative_config=True, static_folder=None)
     load_config(app, test_config)
     _configure_logging(app)
+    crypto.init_app(app)
 
     init_database(app.config["DATABASE_URL"], app.instance_path)
     csrf.init_app(app)

@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 from peewee import JOIN, Case, fn
 
 from .. import lifecycle
+from ..crypto import birth_key, passport_key
 from ..db import database, is_sqlite
 from ..lifecycle import ACTIONS, BADGE_FIELDS, GONE
 from ..models import (
@@ -225,11 +226,6 @@ EDITABLE = (
 )
 
 
-def passport_key(number):
-    """Return ``number`` upper-cased without blanks or dashes: what duplicates match on."""
-    return "".join(c for c in (number or "").upper() if c.isalnum())
-
-
 def _name_key(value):
     return " ".join((value or "").casefold().split())
 
@@ -251,7 +247,7 @@ def find_duplicate(organization_id, values, exclude_id=None):
     family = _name_key(values.get("family_name"))
     given = _name_key(values.get("given_names"))
     if dob and family:
-        for other in query.where(Participant.date_of_birth == dob).order_by(Participant.id):
+        for other in query.where(Participant.birth_key == birth_key(dob)).order_by(Participant.id):
             if _name_key(other.family_name) == family and _name_key(other.given_names) == given:
                 return other
     return None
