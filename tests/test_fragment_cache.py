@@ -109,8 +109,8 @@ def test_list_reused_until_the_delegation_changes_whoever_changes_it(
     assert "ALPHA" in get(client)
     assert cache(app).hits > hits  # the second page came from the cache
     # A change made outside the coordinator's pages (the secretariat's decision) shows at once.
+    reviewer = make_account("reviewer", role=ROLE_SECRETARIAT)
     with app.test_request_context(), database.connection_context():
-        reviewer = make_account("reviewer", role=ROLE_SECRETARIAT)
         participant_service.take("accredit", p.id, reviewer)
     page = get(client)
     assert re.search(r'<tr id="p-%d" class="st-accredited">' % p.id, page)
