@@ -16,6 +16,7 @@ from ..crypto import birth_key, passport_key
 from ..db import database, is_sqlite
 from ..lifecycle import ACTIONS, BADGE_FIELDS, GONE
 from ..models import (
+    ACCREDITED,
     DRAFT,
     REJECTED,
     SUBMITTED,
@@ -141,7 +142,7 @@ def _apply(participant, name, actor, **inputs):
         participant.is_head = False
     if participant.status == SUBMITTED and old != SUBMITTED:
         participant.submitted_at = now
-    if name in ("accredit", "reject"):
+    if action.target in (ACCREDITED, REJECTED):
         participant.decided_by = actor
         participant.decided_at = now
     if participant.status == REJECTED:
