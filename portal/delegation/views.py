@@ -24,6 +24,7 @@ from .. import lifecycle
 from ..access import coordinator_only, login_redirect, signed_in
 from ..errors import render_error
 from ..models import STATUSES, Event, Organization, Photo
+from ..params import page_arg
 from ..prepared import prepared
 from ..services import DomainError, NotFound, idempotency, participants
 from ..services.countries import countries, country_name
@@ -108,7 +109,7 @@ def dashboard():
 @coordinator_only
 def participant_list():
     """List the delegation, a page at a time."""
-    requested = request.args.get("page", 1, type=int)
+    requested = page_arg()
     account = _account()
     context = _context()
     return render_page(
