@@ -85,3 +85,65 @@ def test_finding_4_integers_past_64_bits_never_answer_500(app, people, role):
     if role == "coord.a":
         assert client.get("/delegation/participants?page=922337203685477580").status_code == 400
         assert client.get("/delegation/participants/99999999999999999999999").status_code == 404
+
+
+# -- 3. A newline in next -----------------------------------------------------------------------
+
+BAD_NEXT = ["/\nx", "/\r\nSet-Cookie: a=b", "/x\u2028y", "/\u202eevil", "/ x", "/x\x00"]
+
+
+def test_finding_3_a_newline_in_next_is_ignored_by_the_language_switch(client):
+    for target in ["/%0Ax", "/%0D%0ALocation:%20//evil.example", "/%E2%80%AEx"]:
+        response = client.get("/language/en?next=" + target)
+        assert response.status_code == 303, target
+        assert response.headers["Location"] == "/", target
+    response = client.get("/language/en?next=/delegation%3Fpage%3D2")
+    assert response.headers["Location"] == "/delegation?page=2"
+
+
+@pytest.mark.parametrize("target", BAD_NEXT)
+def test_finding_3_a_newline_in_next_does_not_lose_the_sign_in(app, people, target):
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    response = client.post(
+        "/login",
+        query_string={"next": target},
+        data={"csrf_token": csrf_token(page), "username": "coord.a", "password": PASSWORD},
+    )
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/"
+    assert client.get("/delegation").status_code == 200
+
+
+@pytest.mark.parametrize("target", BAD_NEXT[:2])
+def test_finding_3_a_newline_in_next_after_a_decision(app, people, target):
+    from portal.db import database
+    from portal.models import Participant
+
+    with app.app_context(), database.connection_context():
+        Participant.update(status="submitted").execute()
+    client = signed_in(app, "secretariat.x")
+    person = people["person"].id
+    response = client.post(
+        "/secretariat/participants/%d/decision" % person,
+        data={"csrf_token": client.token, "decision": "accredit", "next": target},
+    )
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/secretariat/participants/%d" % person
+    with app.app_context(), database.connection_context():
+        assert Participant.get_by_id(person).status == "accredited"
+
+
+def test_finding_3_one_judge_of_next():
+    from portal import access, i18n
+    from portal.auth import views as auth_views
+    from portal.secretariat import views as secretariat_views
+
+    assert i18n.safe_next is access.safe_next is auth_views.safe_next
+    assert secretariat_views.safe_next is access.safe_next
+    for target in BAD_NEXT + ["//evil.example", "/\\evil", "https://evil.example/", "x", ""]:
+        assert access.safe_next(target, None) is None, target
+        local = access._local_path("http://localhost" + target)
+        assert local is None or access.safe_next(local, None) == local, target
+    assert access.safe_next("/delegation?page=2&q=Ben%20Ali") == "/delegation?page=2&q=Ben%20Ali"
+    assert access._local_path("http://localhost/delegation?page=2") == "/delegation?page=2"

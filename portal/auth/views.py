@@ -4,8 +4,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, request, url_f
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 
-from ..access import public, secretariat_only, signed_in
-from ..i18n import safe_next
+from ..access import public, safe_next, secretariat_only, signed_in
 from ..models import Account
 from ..services import DomainError, accounts
 from ..services.passwords import MAX_LENGTH, MIN_LENGTH
