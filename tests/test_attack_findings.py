@@ -1,14 +1,26 @@
 """Findings of an attack on the portal: each test proves one of them fixed (and fails without
 the fix). Named after the finding's number in the report."""
 
+import io
+import math
+import os
 import re
+import struct
+import subprocess
+import sys
+import threading
+from types import SimpleNamespace
 
 import pytest
+from PIL import Image, ImageFile
 from werkzeug.routing import IntegerConverter
 
-from portal.models import ROLE_SECRETARIAT
+from portal.db import database
+from portal.models import ROLE_SECRETARIAT, Participant, Photo
+from portal.services import photos
 
-from .conftest import csrf_token
+from .conftest import ROOT, csrf_token
+from .test_delegation_helpers import complete, jpeg, post_form
 
 PASSWORD = "Correct-horse-42"
 # Past PostgreSQL's integer, past SQLite's 64 bits, and past what int() reads at all.
@@ -147,3 +159,262 @@ def test_finding_3_one_judge_of_next():
         assert local is None or access.safe_next(local, None) == local, target
     assert access.safe_next("/delegation?page=2&q=Ben%20Ali") == "/delegation?page=2&q=Ben%20Ali"
     assert access._local_path("http://localhost/delegation?page=2") == "/delegation?page=2"
+
+
+# -- 1. Memory by image -------------------------------------------------------------------------
+
+#: What one decode may add to a worker's memory at its peak (a worker holds 60 to 70 MB
+#: before: under 150 MB with one decode at a time): the 48 MiB budget the header check
+#: enforces, plus what Pillow and the badge take around it.
+DECODE_BOUND = 64 * 1024 * 1024
+
+MEASURE = r"""
+import sys
+data = open(sys.argv[1], "rb").read()
+from portal.services import photos
+
+
+def status(field):
+    with open("/proc/self/status") as fh:
+        return int(next(line for line in fh if line.startswith(field)).split()[1]) * 1024
+
+
+before = status("VmRSS:")
+try:
+    photos.process(data, 64 * 1024 * 1024)
+    outcome = "accepted"
+except photos.PhotoError:
+    outcome = "refused"
+# The process's peak resident memory: getrusage's ru_maxrss, except that a child keeps its
+# parent's figure across fork and exec (pytest's own size), while VmHWM starts afresh.
+print(outcome, status("VmHWM:") - before)
+"""
+
+
+def decode_in_a_process(tmp_path, data):
+    """Process ``data`` in a fresh Python; return (outcome, bytes added at the peak)."""
+    path = tmp_path / "upload.bin"
+    path.write_bytes(data)
+    result = subprocess.run(
+        [sys.executable, "-c", MEASURE, str(path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": ROOT},
+        check=True,
+    )
+    outcome, added = result.stdout.split()[-2:]
+    return outcome, int(added)
+
+
+def image_bytes(fmt, mode, side, **options):
+    image = Image.new("P" if mode == "P+transparency" else mode, (side, side))
+    if mode == "P+transparency":
+        options["transparency"] = 0
+    out = io.BytesIO()
+    image.save(out, fmt, **options)
+    return out.getvalue()
+
+
+# (format, mode, save options): every way of asking for much memory with a small file.
+KINDS = [
+    ("JPEG", "RGB", {}),
+    ("JPEG", "CMYK", {}),
+    ("JPEG", "RGB", {"progressive": True, "subsampling": 0}),
+    ("PNG", "1", {}),
+    ("PNG", "L", {}),
+    ("PNG", "P", {}),
+    ("PNG", "P+transparency", {}),
+    ("PNG", "RGB", {}),
+    ("PNG", "RGBA", {}),
+    ("PNG", "LA", {}),
+    ("PNG", "I;16", {}),
+    ("WEBP", "RGBA", {}),
+    ("WEBP", "RGB", {}),
+    ("GIF", "P", {}),
+    ("TIFF", "RGB", {"compression": "tiff_deflate"}),
+    ("TIFF", "F", {"compression": "tiff_deflate"}),
+]
+
+
+def _accepted(fmt, mode, side, options):
+    """Whether the header check lets a square of ``side`` through. Only a JPEG's markers are
+    read beyond its header: any other kind is asked about without making the image."""
+    if fmt == "JPEG":
+        data = image_bytes(fmt, mode, side, **options)
+        probe = Image.open(io.BytesIO(data))
+    else:
+        data = None
+        info = {"transparency": 0} if mode == "P+transparency" else {}
+        probe = SimpleNamespace(format=fmt, mode=mode.split("+")[0], size=(side, side), info=info)
+    try:
+        photos.check_cost(probe, data)
+    except photos.PhotoError:
+        return False
+    return True
+
+
+def worst_accepted(fmt, mode, options):
+    """The largest square image of this kind that the header check lets through."""
+    low, high = 200, math.isqrt(photos.MAX_PIXELS) + 1
+    assert _accepted(fmt, mode, low, options)
+    while high - low > max(8, low // 100):
+        middle = (low + high) // 2
+        low, high = (middle, high) if _accepted(fmt, mode, middle, options) else (low, middle)
+    data = image_bytes(fmt, mode, low, **options)
+    photos.check_cost(Image.open(io.BytesIO(data)), data)  # the real file passes too
+    return low, data
+
+
+def test_finding_1_memory_by_image_the_attack_upload_stays_small(tmp_path):
+    # The attack: a 7070 x 7070 PNG of about 200 KB took a worker to 544 MB.
+    data = image_bytes("PNG", "RGBA", 7070)
+    assert len(data) < 300_000
+    outcome, added = decode_in_a_process(tmp_path, data)
+    assert outcome == "refused"
+    assert added < DECODE_BOUND, "%.0f MB" % (added / 2**20)
+
+
+@pytest.mark.parametrize(("fmt", "mode", "options"), KINDS, ids=lambda k: str(k))
+def test_finding_1_memory_by_image_the_worst_accepted_image_stays_under_the_bound(
+    tmp_path, fmt, mode, options
+):
+    side, data = worst_accepted(fmt, mode, options)
+    # What a badge can need is still accepted: a scan, a screenshot, a phone's photo.
+    assert side * side >= (12_000_000 if fmt == "JPEG" and not options else 2_000_000)
+    outcome, added = decode_in_a_process(tmp_path, data)
+    assert outcome == "accepted"
+    assert added < DECODE_BOUND, "%s %s %dx%d: %.0f MB" % (fmt, mode, side, side, added / 2**20)
+
+
+class WatchedSlots:
+    """The worker's decode slots, telling when an upload has to wait for one."""
+
+    def __init__(self, count):
+        self._slots = threading.BoundedSemaphore(count)
+        self.waiting = threading.Event()
+
+    def __enter__(self):
+        if not self._slots.acquire(blocking=False):
+            self.waiting.set()
+            self._slots.acquire()
+        return self
+
+    def __exit__(self, *exc):
+        self._slots.release()
+
+
+def test_finding_1_memory_by_image_one_decode_at_a_time(monkeypatch):
+    slots = WatchedSlots(1)
+    monkeypatch.setattr(photos, "_SLOTS", slots)
+    decoding, release, entered = threading.Event(), threading.Event(), []
+    real_open = photos._open
+
+    def blocking_open(data):
+        entered.append(data)
+        decoding.set()
+        assert release.wait(30)
+        return real_open(data)
+
+    monkeypatch.setattr(photos, "_open", blocking_open)
+    results = []
+
+    def upload(color):
+        results.append(photos.process(jpeg(color=color), 5 * 1024 * 1024))
+
+    first = threading.Thread(target=upload, args=((200, 0, 0),))
+    first.start()
+    assert decoding.wait(30)
+    second = threading.Thread(target=upload, args=((0, 200, 0),))
+    second.start()
+    assert slots.waiting.wait(30)  # the second upload waits for the slot...
+    assert len(entered) == 1  # ...while the first is still decoding
+    release.set()
+    first.join(30)
+    second.join(30)
+    assert len(entered) == 2 and len(results) == 2
+    assert results[0].digest != results[1].digest
+
+
+def test_finding_1_memory_by_image_the_number_of_slots_is_a_setting():
+    code = "from portal.services import photos; print(photos._SLOTS._value)"
+    for value, expected in (("3", "3"), (None, "1")):
+        env = {k: v for k, v in os.environ.items() if k != "PORTAL_PHOTO_CONCURRENCY"}
+        if value:
+            env["PORTAL_PHOTO_CONCURRENCY"] = value
+        out = subprocess.run(
+            [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
+        )
+        assert out.stdout.strip() == expected, out.stderr
+
+
+# -- 7. Empty and truncated photos --------------------------------------------------------------
+
+
+def photo_jpeg(width, height, **options):
+    image = Image.new("RGB", (width, height), (120, 90, 60))
+    image.paste((10, 10, 10), (0, 0, width, height // 10))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=85, **options)
+    return out.getvalue()
+
+
+def lying_jpeg(width, height, **options):
+    """A 300 x 400 JPEG whose header announces ``width`` x ``height``."""
+    data = bytearray(photo_jpeg(300, 400, **options))
+    for marker in (b"\xff\xc0", b"\xff\xc2"):
+        at = data.find(marker)
+        if at >= 0:
+            struct.pack_into(">HH", data, at + 5, height, width)
+    return bytes(data)
+
+
+@pytest.mark.parametrize("options", [{}, {"progressive": True}], ids=["baseline", "progressive"])
+def test_finding_7_a_jpeg_whose_data_ends_early_is_refused(options):
+    data = lying_jpeg(3000, 4000, **options)
+    assert Image.open(io.BytesIO(data)).size == (3000, 4000)
+    with pytest.raises(photos.PhotoError) as caught:
+        photos.process(data, 5 * 1024 * 1024)
+    assert "damaged or incomplete" in str(caught.value.message)
+    # The honest file is accepted, and so is a real image of that size.
+    photos.process(photo_jpeg(300, 400, **options), 5 * 1024 * 1024)
+    photos.process(photo_jpeg(3000, 4000, **options), 5 * 1024 * 1024)
+
+
+def test_finding_7_a_png_cut_short_is_refused():
+    out = io.BytesIO()
+    Image.frombytes("RGB", (600, 800), os.urandom(600 * 800 * 3)).save(out, "PNG")
+    with pytest.raises(photos.PhotoError) as caught:
+        photos.process(out.getvalue()[: len(out.getvalue()) // 2], 5 * 1024 * 1024)
+    assert "damaged or incomplete" in str(caught.value.message)
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is False
+
+
+@pytest.fixture
+def coordinator(app, people):
+    return signed_in(app, "coord.a")
+
+
+@pytest.mark.parametrize("lang", ["en", "fr", "ar"])
+def test_finding_7_an_empty_file_is_refused_in_every_language(app, coordinator, lang):
+    coordinator.get("/language/" + lang)
+    response = post_form(coordinator, complete(), photo=b"", filename="photo.jpg")
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    expected = {
+        "en": "The file is empty",
+        "fr": "Le fichier est vide",
+        "ar": "الملف فارغ",
+    }[lang]
+    assert expected in html
+    with app.app_context(), database.connection_context():
+        assert Photo.select().count() == 0
+        assert Participant.select().where(Participant.family_name == "BENALI").count() == 0
+
+
+def test_finding_7_a_lying_jpeg_through_the_form(app, coordinator):
+    response = post_form(coordinator, complete(), photo=lying_jpeg(3000, 4000))
+    assert response.status_code == 422
+    assert "damaged or incomplete" in response.get_data(as_text=True)
+    # No photo chosen at all is still fine.
+    assert post_form(coordinator, complete()).status_code == 303

@@ -210,7 +210,8 @@ def _upload(form):
     if not upload or getattr(upload, "filename", None) is None:
         return None
     data = upload.read(current_app.config["MAX_PHOTO_BYTES"] + 1)
-    return process_photo(data, current_app.config["MAX_PHOTO_BYTES"]) if data else None
+    # A chosen file with nothing in it is refused ("The file is empty"), never skipped.
+    return process_photo(data, current_app.config["MAX_PHOTO_BYTES"])
 
 
 def _save(participant_id):
