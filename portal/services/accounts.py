@@ -22,6 +22,7 @@ import json
 import logging
 import secrets
 import smtplib
+import unicodedata
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -38,7 +39,7 @@ from ..models import (
     new_token,
     utcnow,
 )
-from . import DomainError, audit, passwords
+from . import DomainError, audit, passwords, usernames
 
 log = logging.getLogger(__name__)
 
@@ -371,16 +372,20 @@ def set_password_with_link(token, new_password):
 
 def create_secretariat(username, password, given_name="", family_name="", email=""):
     """Create a secretariat account with an argon2id password."""
-    if not Account.key(username):
-        raise DomainError(_l("The username is empty."))
+    problem = usernames.username_problem(username)
+    if problem:
+        raise DomainError(problem)
+    username = unicodedata.normalize("NFC", username.strip())
     if find_account(username):
         raise DomainError(_l("An account with this username exists already."))
     problem = passwords.password_problem(password, username)
     if problem:
         raise DomainError(problem)
     with database.atomic():
+        usernames.lock_account_creation()
+        _refuse_look_alike(username)
         account = Account.create(
-            username=username.strip(),
+            username=username,
             username_key=Account.key(username),
             password_hash=passwords.hash_password(password),
             password_scheme=passwords.ARGON2,
@@ -393,6 +398,21 @@ def create_secretariat(username, password, given_name="", family_name="", email=
         )
         audit.record("account.create", account=None, obj=account, role=ROLE_SECRETARIAT)
     return account
+
+
+def _refuse_look_alike(username, field=None):
+    """Raise if ``username`` looks like an existing one (call under lock_account_creation)."""
+    if Account.select().where(Account.username_key == Account.key(username)).exists():
+        raise DomainError(_l("An account with this username exists already."), field=field)
+    twin = usernames.look_alike(username)
+    if twin is not None:
+        raise DomainError(
+            _l(
+                "This username looks like an existing one (%(username)s): choose another.",
+                username=twin,
+            ),
+            field=field,
+        )
 
 
 # -- Administration by the secretariat -----------------------------------------------------------
@@ -432,18 +452,19 @@ def set_account_access(actor, account_id, action):
 
 def add_coordinator(actor, organization_id, username, given_name, family_name, email, language):
     """Create a coordinator account (no password yet: send it a one-time link)."""
-    key = Account.key(username)
-    if not key:
-        raise DomainError(_l("The username is empty."), field="username")
+    problem = usernames.username_problem(username)
+    if problem:
+        raise DomainError(problem, field="username")
+    username = unicodedata.normalize("NFC", username.strip())
     with database.atomic():
         organization = Organization.get_or_none(Organization.id == organization_id)
         if organization is None:
             raise DomainError(_l("Choose an organization."), field="organization")
-        if Account.select().where(Account.username_key == key).exists():
-            raise DomainError(_l("An account with this username exists already."), field="username")
+        usernames.lock_account_creation()
+        _refuse_look_alike(username, field="username")
         account = Account.create(
-            username=username.strip(),
-            username_key=key,
+            username=username,
+            username_key=Account.key(username),
             role=ROLE_COORDINATOR,
             organization=organization,
             given_name=given_name.strip(),
