@@ -1,6 +1,7 @@
 """Findings of an attack on the portal: each test proves one of them fixed (and fails without
 the fix). Named after the finding's number in the report."""
 
+import datetime as dt
 import io
 import math
 import os
@@ -16,8 +17,8 @@ from PIL import Image, ImageFile
 from werkzeug.routing import IntegerConverter
 
 from portal.db import database
-from portal.models import ROLE_SECRETARIAT, Participant, Photo
-from portal.services import photos
+from portal.models import ROLE_SECRETARIAT, Account, Participant, Photo, utcnow
+from portal.services import DomainError, accounts, passwords, photos, prepcom
 
 from .conftest import ROOT, csrf_token
 from .test_delegation_helpers import complete, jpeg, post_form
@@ -27,6 +28,7 @@ PASSWORD = "Correct-horse-42"
 HUGE = ("2147483648", "9223372036854775808", "99999999999999999999999", "9" * 5000)
 METHODS = ("GET", "POST")
 TEXT = {"code": "en", "lang": "en"}
+ENGLISH = {"Accept-Language": "en"}
 
 
 @pytest.fixture
@@ -418,3 +420,214 @@ def test_finding_7_a_lying_jpeg_through_the_form(app, coordinator):
     assert "damaged or incomplete" in response.get_data(as_text=True)
     # No photo chosen at all is still fine.
     assert post_form(coordinator, complete()).status_code == 303
+
+
+# -- 5. Password policy -------------------------------------------------------------------------
+
+INVISIBLE_PASSWORDS = {
+    "spaces": " " * 8,
+    "zero-width spaces": "\u200b" * 8,
+    "NULs": "\x00" * 8,
+    "tabs and line breaks": "\t\n" * 4,
+    "no-break spaces": "\u00a0" * 8,
+    "Hangul fillers": "\u3164" * 8,
+    "a control inside": "Tunis\x002005!",
+}
+
+
+@pytest.mark.parametrize("name", sorted(INVISIBLE_PASSWORDS))
+def test_finding_5_blank_invisible_or_control_passwords_refused(app, name):
+    with app.test_request_context():
+        assert passwords.password_problem(INVISIBLE_PASSWORDS[name], "amina") is not None
+
+
+def test_finding_5_the_username_with_a_digit_added_refused(app):
+    with app.test_request_context(headers=ENGLISH):
+        for password in ("wipo-focal1", "wipo-focal2005", "1wipo-focal", "WIPO-FOCAL7"):
+            assert "username" in str(passwords.password_problem(password, "wipo-focal"))
+        # Spaces inside are welcome, and so is the username inside a longer phrase.
+        assert passwords.password_problem("the wipo-focal of Geneva", "wipo-focal") is None
+        assert passwords.password_problem("correct horse battery", "wipo-focal") is None
+        assert passwords.password_problem("  Tunis 2005 ok  ", "wipo-focal") is None
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [
+        ("en", "only of spaces or invisible characters"),
+        ("fr", "uniquement d’espaces ou de caractères invisibles"),
+        ("ar", "مسافات أو محارف غير مرئية"),
+    ],
+)
+def test_finding_5_a_password_of_spaces_cannot_be_chosen(app, people, lang, expected):
+    client = signed_in(app, "coord.a")
+    client.get("/language/" + lang)
+    response = client.post(
+        "/account/password",
+        data={
+            "csrf_token": client.token,
+            "current_password": PASSWORD,
+            "new_password": " " * 8,
+            "confirm": " " * 8,
+        },
+    )
+    assert response.status_code == 422
+    assert expected in response.get_data(as_text=True)
+    client.post("/logout", data={"csrf_token": client.token})
+    assert signed_in(app, "coord.a")  # the old password still works
+
+
+# -- 6. Usernames the secretariat creates -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("username", "expected"),
+    [
+        ("wipo\u2010focal", "looks like an existing one (wipo-focal)"),  # U+2010 HYPHEN
+        ("wіpo-focal", "looks like an existing one (wipo-focal)"),  # Cyrillic i
+        ("WIPO-FOCAL\u200b", "invisible"),
+        ("wipo\u202efocal", "invisible"),  # right-to-left override
+        ("wipo focal", "spaces"),
+        ("wipo-focal", "exists already"),
+    ],
+)
+def test_finding_6_look_alike_and_invisible_usernames_refused(
+    app, people, make_account, username, expected
+):
+    make_account("wipo-focal", organization=people["org"])
+    client = signed_in(app, "secretariat.x")
+    response = client.post(
+        "/secretariat/organizations/%d/coordinators" % people["org"].id,
+        data={
+            "csrf_token": client.token,
+            "username": username,
+            "given_name": "Ana",
+            "family_name": "LIMA",
+            "email": "ana@example.org",
+            "language": "en",
+        },
+    )
+    assert response.status_code == 422
+    assert expected in response.get_data(as_text=True)
+    with app.app_context(), database.connection_context():
+        assert Account.select().where(Account.given_name == "Ana").count() == 0
+
+
+def test_finding_6_a_new_name_is_still_created(app, people, make_account):
+    make_account("wipo-focal", organization=people["org"])
+    with app.test_request_context(headers=ENGLISH), database.connection_context():
+        actor = Account.get(Account.username_key == "secretariat.x")
+        created = accounts.add_coordinator(
+            actor, people["org"].id, " wipo-deputy ", "Ana", "LIMA", "a@example.org", "en"
+        )
+        assert created.username == "wipo-deputy"
+        with pytest.raises(DomainError, match="looks like"):
+            accounts.create_secretariat("secretariat.×", "Long-enough-42")
+        with pytest.raises(DomainError, match="looks like"):
+            accounts.create_secretariat("wip0-deputy", "Long-enough-42")  # 0 for O
+        accounts.create_secretariat("itu.registration", "Long-enough-42")
+
+
+def test_finding_6_look_alikes_refused_in_a_prepcom_import(app, people, make_account):
+    make_account("wipo-focal", organization=people["org"])
+    header = (
+        "username,password_hash,org_code,org_name_en,org_name_fr,org_category,"
+        "given_name,family_name,email,language\n"
+    )
+    row = "%s,faa328d0ea72442e57fd9205cc69e494,ITC,Trade,Commerce,UN,Ann,Lee,%s@itc.example,en\n"
+    data = header + "".join(
+        row % (name, "a%d" % i)
+        for i, name in enumerate(["wipo\u2010focal", "itc\u202eone", "itc.two", "itc.tw\u03bf"])
+    )
+    with app.test_request_context(headers=ENGLISH), database.connection_context():
+        report = prepcom.import_accounts(data.encode("utf-8"))
+    messages = {error.line: error.message for error in report.errors}
+    assert "looks like wipo-focal" in messages[2]
+    assert "invisible" in messages[3]
+    assert 4 not in messages
+    assert "looks like itc.two" in messages[5]
+    assert report.created == 0
+
+
+# -- 10. Device cookies -------------------------------------------------------------------------
+
+
+def sign_in(client, username, password):
+    page = client.get("/login").get_data(as_text=True)
+    return client.post(
+        "/login", data={"csrf_token": csrf_token(page), "username": username, "password": password}
+    )
+
+
+def device_cookie(client):
+    cookie = client.get_cookie(accounts.DEVICE_COOKIE, path="/login")
+    return cookie.value if cookie else None
+
+
+def test_finding_10_an_attacker_cannot_lock_out_a_known_browser(app, people, make_account):
+    make_account("coord.b", organization=people["org"])
+    coordinator = app.test_client()
+    assert sign_in(coordinator, "coord.a", PASSWORD).status_code == 303
+    cookie = device_cookie(coordinator)
+    assert cookie
+    coordinator.post("/logout", data={"csrf_token": signed_in_token(coordinator)})
+    other = app.test_client()
+    assert sign_in(other, "coord.b", PASSWORD).status_code == 303
+
+    attacker = app.test_client()
+    for _ in range(5):
+        assert sign_in(attacker, "coord.a", "wrong-password").status_code == 422
+    refused = sign_in(attacker, "coord.a", PASSWORD)
+    assert refused.status_code == 422 and "Retry-After" in refused.headers
+
+    # The coordinator's own browser signs in all the same.
+    assert sign_in(coordinator, "coord.a", PASSWORD).status_code == 303
+    # A browser without the cookie is still refused: the lock-out holds.
+    assert sign_in(app.test_client(), "coord.a", PASSWORD).status_code == 422
+    # Another account's cookie (stolen from coord.b's browser) does not help...
+    thief = app.test_client()
+    thief.set_cookie(accounts.DEVICE_COOKIE, device_cookie(other), path="/login")
+    assert sign_in(thief, "coord.a", PASSWORD).status_code == 422
+    # ...nor a forged one.
+    payload, signature = cookie.rsplit(".", 1)
+    forged = app.test_client()
+    forged.set_cookie(accounts.DEVICE_COOKIE, payload + ".x" + signature[1:], path="/login")
+    assert sign_in(forged, "coord.a", PASSWORD).status_code == 422
+    with app.app_context(), database.connection_context():
+        account = Account.get(Account.username_key == "coord.a")
+        assert account.locked_until is not None  # still locked for everyone else
+
+
+def signed_in_token(client):
+    return csrf_token(client.get("/account/password").get_data(as_text=True))
+
+
+def test_finding_10_a_device_has_its_own_lock_out(app, people):
+    browser = app.test_client()
+    assert sign_in(browser, "coord.a", PASSWORD).status_code == 303
+    browser.post("/logout", data={"csrf_token": signed_in_token(browser)})
+    for _ in range(5):
+        assert sign_in(browser, "coord.a", "wrong-password").status_code == 422
+    refused = sign_in(browser, "coord.a", PASSWORD)
+    assert refused.status_code == 422 and "Retry-After" in refused.headers
+    # Counted for the device alone: the account itself is not locked.
+    with app.app_context(), database.connection_context():
+        account = Account.get(Account.username_key == "coord.a")
+        assert account.failed_logins == 0 and account.locked_until is None
+    assert sign_in(app.test_client(), "coord.a", PASSWORD).status_code == 303
+
+
+def test_finding_10_a_device_cookie_expires(app, people):
+    with app.test_request_context(), database.connection_context():
+        account = Account.get(Account.username_key == "coord.a")
+        now = utcnow()
+        cookie = accounts.issue_device_cookie(account, now)
+        assert accounts.device_of(cookie, account, now + dt.timedelta(days=89))
+        assert accounts.device_of(cookie, account, now + dt.timedelta(days=91)) is None
+        # The account locked by someone else; the expired cookie no longer passes.
+        Account.update(locked_until=now + dt.timedelta(days=200)).execute()
+        later = now + dt.timedelta(days=91)
+        with pytest.raises(accounts.SignInError):
+            accounts.authenticate("coord.a", PASSWORD, device_cookie=cookie, now=later)
+        soon = now + dt.timedelta(days=1)
+        assert accounts.authenticate("coord.a", PASSWORD, device_cookie=cookie, now=soon)
