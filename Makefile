@@ -10,7 +10,7 @@ TEST_STAMP := $(VENV)/.test-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test install install-test system-test-deps translations check-translations \
-        extract lifecycle-table lint format test-sqlite test-postgres bench-pages bench-server lighthouse clean
+        extract lifecycle-table lint format test-sqlite test-postgres bench-pages bench-server bench-uploads lighthouse clean
 
 run: install translations
 	$(BIN)/flask --app portal db upgrade
@@ -86,6 +86,10 @@ bench-server: install-test translations
 	@command -v wrk >/dev/null || { \
 	  $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q wrk; }
 	$(BIN)/python bench/server.py
+
+# 64 badge photo uploads at once (50 megapixels and the largest accepted): workers' peak memory.
+bench-uploads: install-test translations
+	$(BIN)/python bench/uploads.py
 
 # lighthouse 12.2.3 from npm (installed once under bench/.node) against Debian's Chromium.
 lighthouse: install-test system-test-deps translations
