@@ -27,6 +27,7 @@ import unicodedata
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext as _ln
+from itsdangerous import BadData, URLSafeSerializer
 
 from ..db import database
 from ..models import (
@@ -142,11 +143,11 @@ def _phantom_locked_until(digest, now):
 
 DEVICE_COOKIE = "portal_device"
 _DEVICE_SALT = "portal.device-cookie"
+#: The device's latest sign-in rows read to count its failures (far past a day's lock-out).
+DEVICE_HISTORY = 500
 
 
 def _device_serializer():
-    from itsdangerous import URLSafeSerializer
-
     return URLSafeSerializer(str(current_app.config["SECRET_KEY"]), salt=_DEVICE_SALT)
 
 
@@ -162,8 +163,6 @@ def issue_device_cookie(account, now=None):
 def device_of(value, account, now):
     """Return the device id in ``value`` if it is a valid, unexpired device cookie for
     ``account``; None otherwise (forged, expired, or another account's)."""
-    from itsdangerous import BadData
-
     if not value or len(value) > 200 or account is None:
         return None
     try:
@@ -193,7 +192,7 @@ def _device_locked_until(account, device, now):
             & (AuditLog.details == _device_details(device))
         )
         .order_by(AuditLog.id.desc())
-        .limit(24 * 60)
+        .limit(DEVICE_HISTORY)
     )
     failures, last = 0, None
     for _id, action, at in rows.tuples():
