@@ -12,11 +12,14 @@ from .access import check_access, public
 from .config import load_config
 from .db import database, init_database, is_sqlite
 from .extensions import babel, csrf, login_manager
+from .params import BoundedIntegerConverter
 
 
 def create_app(test_config=None):
     """Create the portal: configuration, database, extensions, blueprints, commands."""
     app = Flask(__name__, instance_relative_config=True, static_folder=None)
+    # Before any route is added: every <int:...> in a URL is bounded (404 past it).
+    app.url_map.converters["int"] = BoundedIntegerConverter
     load_config(app, test_config)
     _configure_logging(app)
     crypto.init_app(app)

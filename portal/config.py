@@ -23,6 +23,8 @@ DEFAULTS = {
     # Sign-in failures: after LOCKOUT_THRESHOLD failures the account waits LOCKOUT_MINUTES.
     "LOCKOUT_THRESHOLD": 5,
     "LOCKOUT_MINUTES": 15,
+    # A browser that signed in to an account passes that account's lock-out for this long.
+    "DEVICE_COOKIE_DAYS": 90,
     # argon2id cost (OWASP minimum: m=19 MiB, t=2, p=1).
     "ARGON2_TIME_COST": 2,
     "ARGON2_MEMORY_KIB": 19456,

@@ -24,6 +24,7 @@ from .. import lifecycle
 from ..access import coordinator_only, login_redirect, signed_in
 from ..errors import render_error
 from ..models import STATUSES, Event, Organization, Photo
+from ..params import page_arg
 from ..performance.prepared import prepared
 from ..services import DomainError, NotFound, idempotency, participants
 from ..services.countries import countries, country_name
@@ -108,7 +109,7 @@ def dashboard():
 @coordinator_only
 def participant_list():
     """List the delegation, a page at a time."""
-    requested = request.args.get("page", 1, type=int)
+    requested = page_arg()
     account = _account()
     context = _context()
     return render_page(
@@ -209,7 +210,8 @@ def _upload(form):
     if not upload or getattr(upload, "filename", None) is None:
         return None
     data = upload.read(current_app.config["MAX_PHOTO_BYTES"] + 1)
-    return process_photo(data, current_app.config["MAX_PHOTO_BYTES"]) if data else None
+    # A chosen file with nothing in it is refused ("The file is empty"), never skipped.
+    return process_photo(data, current_app.config["MAX_PHOTO_BYTES"])
 
 
 def _save(participant_id):

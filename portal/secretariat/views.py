@@ -36,6 +36,7 @@ from ..models import (
     Participant,
     Photo,
 )
+from ..params import bounded_int, int_arg, page_arg
 from ..services import DomainError, decisions, exports, listings, mail, prepcom
 from ..services.accounts import (
     LOCK,
@@ -63,10 +64,7 @@ def _actor():
 
 
 def _page():
-    try:
-        return max(1, int(request.args.get("page", 1)))
-    except ValueError:
-        return 1
+    return page_arg()
 
 
 def _event():
@@ -144,7 +142,7 @@ def overview():
 
 
 def _queue_context(page=None):
-    organization_id = request.args.get("organization", type=int)
+    organization_id = int_arg("organization")
     text = request.args.get("q", "")[:100]
     page = page or _page()
     participants, total = listings.queue(page, organization_id, text)
@@ -172,8 +170,9 @@ def _parse_items(values):
     items = []
     for value in values:
         participant_id, _sep, version = value.partition(":")
-        if participant_id.isdigit():
-            items.append((int(participant_id), int(version) if version.isdigit() else None))
+        participant_id = bounded_int(participant_id, 1)
+        if participant_id is not None:
+            items.append((participant_id, bounded_int(version)))
     return items
 
 
@@ -525,7 +524,7 @@ def accounts_import():
 
 def _export_filters():
     organization = None
-    organization_id = request.args.get("organization", type=int)
+    organization_id = int_arg("organization")
     if organization_id:
         organization = _organization_or_404(organization_id)
     status = request.args.get("status", "")
@@ -599,7 +598,7 @@ def audit():
     rows, total = listings.audit_log(
         action=request.args.get("action", ""),
         username=request.args.get("account", "")[:150],
-        organization_id=request.args.get("organization", type=int),
+        organization_id=int_arg("organization"),
         since=_date_arg("since"),
         until=_date_arg("until"),
         page=page,
