@@ -40,7 +40,6 @@ from ..params import bounded_int, int_arg, page_arg
 from ..services import DomainError, decisions, exports, listings, mail, prepcom
 from ..services.accounts import (
     LOCK,
-    PasswordLinkMailError,
     issue_password_link,
     set_account_access,
 )
@@ -486,9 +485,6 @@ def _send_link(account, send_email):
     """Issue a one-time password link; tell the reviewer what happened. Return the URL."""
     try:
         url = issue_password_link(account, _actor(), send_email=send_email)
-    except PasswordLinkMailError as error:
-        flash(error.message, "error")
-        return error.url
     except DomainError as error:
         flash(error.message, "error")
         return None

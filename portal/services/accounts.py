@@ -56,15 +56,6 @@ class SignInError(DomainError):
         self.retry_after = retry_after
 
 
-class PasswordLinkMailError(DomainError):
-    """No longer raised: the e-mail is queued in the outbox with the link, and a mail server
-    that is down delays it without failing the request. Kept while callers still catch it."""
-
-    def __init__(self, message, url):
-        super().__init__(message)
-        self.url = url
-
-
 def find_account(username):
     key = Account.key(username)
     if not key:
