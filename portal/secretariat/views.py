@@ -59,6 +59,7 @@ from .forms import (
     ImportForm,
     OrganizationForm,
 )
+from .history import describe as describe_history
 
 bp = Blueprint("secretariat", __name__)
 
@@ -311,6 +312,7 @@ def _participant_page(participant, form=None, status=200):
         event=_event(),
         duplicates=duplicates_for([participant]).get(participant.id, []),
         history=list(listings.history(participant)),
+        describe=describe_history,
         form=form,
         reasons=REJECTION_REASONS,
     )
