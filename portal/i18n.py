@@ -1,7 +1,8 @@
 """Languages: which one a page is in, its direction, and the switch between them.
 
-Order of choice: the language chosen in this session, then the account's preferred language,
-then the browser's ``Accept-Language``, then French.
+Order of choice: the language chosen in this session (the switch), then the account's language
+(chosen on the account page; e-mails are written in it), then the browser's ``Accept-Language``,
+then French.
 """
 
 import datetime as dt
@@ -98,12 +99,9 @@ def switch(code):
     """Switch the page language (a plain link), remember it, and reload the page."""
     if code not in LANGUAGES:
         abort(404)
+    # This session only: the account's language (its e-mails, and the first page of a new
+    # session) is chosen on the account page, never changed as a side effect of browsing.
     session["lang"] = code
-    # A link followed from another site changes this session only, not the account.
-    if current_user.is_authenticated and request.headers.get("Sec-Fetch-Site") != "cross-site":
-        from .services.accounts import set_preferred_language
-
-        set_preferred_language(current_user._get_current_object(), code)
     return redirect(safe_next(request.args.get("next")), 303)
 
 
@@ -112,6 +110,13 @@ def bdi(value):
     name reads right inside an Arabic sentence and the reverse: ``{{ name|bdi }}``, also as a
     placeholder value: ``_("Head of delegation: %(name)s", name=head.full_name|bdi)``."""
     return Markup("<bdi>%s</bdi>") % escape(value if value is not None else "")
+
+
+def isolate(value):
+    """Isolate a name in plain text (an e-mail) with FSI and PDI (U+2068, U+2069), the plain
+    text's <bdi>: an Arabic line that starts with a Latin name still reads right to left, and the
+    reverse: ``{{ name|isolate }}``."""
+    return "\u2068%s\u2069" % (value if value is not None else "")
 
 
 def org_name(organization, short=False, language=None):
@@ -252,7 +257,7 @@ def init_app(app):
         country_name=country_name,
         org_name=org_name,
     )
-    app.jinja_env.filters.update(bdi=bdi, country_name=country_name)
+    app.jinja_env.filters.update(bdi=bdi, isolate=isolate, country_name=country_name)
     if app.config.get("ENV") != "production":
         app.extensions["portal_catalogue_stamp"] = _catalogue_stamp(app)
         app.before_request(_reload_catalogues)

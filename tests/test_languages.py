@@ -209,3 +209,111 @@ def test_no_date_in_a_numeric_short_form_on_any_page(client, auth, demo, usernam
         dates = "".join(pages.values())
         seen += len(re.findall(r"\b20\d\d\b", dates))
     assert seen > 0  # dates were shown, in full
+
+
+# -- Words: French punctuation, elision and gender; the Arabic register ---------------------------
+
+
+def _strings(language):
+    from .test_i18n_pages import _catalog
+
+    for message in _catalog(language):
+        if not message.id:
+            continue
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        for text in strings:
+            if text:
+                yield message.id, text
+
+
+NAME_PLACEHOLDER = r"%\((?:name|username|given|family)\)s"
+
+
+def test_french_needs_no_elision_or_gender_mark_before_a_name():
+    for msgid, text in _strings("fr"):
+        # "de Ousmane", "que Ousmane", "le Ousmane": a name that starts with a vowel needs "d'".
+        assert not re.search(r"\b(?:de|que|le|la|ce|si)\s+%s" % NAME_PLACEHOLDER, text), msgid
+        # "accrédité(e)": the person's gender is known, or the sentence says neither.
+        assert "(e)" not in text, msgid
+        # The UN's usage: a no-break space before a colon, never a plain one.
+        assert " :" not in text and " ;" not in text, msgid
+
+
+# Second person singular ("you can", "you have", "your page", "choose"): whole words only.
+SINGULAR = re.compile(
+    r"(?<![\u0600-\u06ff])(?:يمكنك|لديك|نسختك|صفحتك|حسابك|تريد|اختر|أعد|اسحب|أرسل|تحقّق)"
+    r"(?![\u0600-\u06ff])"
+)
+
+
+def test_arabic_speaks_in_the_polite_plural():
+    for msgid, text in _strings("ar"):
+        found = SINGULAR.search(text)
+        assert not found, (msgid, found and found.group(0))
+    assert not any("ليست اختيارات صالحة" in text for _, text in _strings("ar"))
+
+
+def test_a_colon_in_a_count_is_the_translators(client, auth, demo):
+    auth.login("unesco.dfp", "Tunis2005!")
+    choose(client, "fr")
+    html = client.get("/delegation").get_data(as_text=True)
+    assert "<li>Brouillon\u00a0: <strong>" in html
+    # A participant still missing something: the name, then what is missing.
+    assert re.search(r"</bdi></a>\u00a0: (?:photo|données|autres)", html), html
+    choose(client, "en")
+    assert "<li>Draft: <strong>" in client.get("/delegation").get_data(as_text=True)
+
+
+# -- E-mails: counted right, a link, names isolated, one sign-off --------------------------------
+
+
+def _summary(app, account, submitted, participants):
+    from portal.services import mail
+
+    with app.test_request_context(), database.connection_context(), database.atomic():
+        mail.enqueue_to_account(
+            account, "submission_summary", submitted=submitted, participants=participants
+        )
+
+
+@pytest.fixture
+def mails(app, smtp_server):
+    from .conftest import deliver_mail
+
+    def read():
+        deliver_mail(app)
+        return [m.get_content() for m in smtp_server]
+
+    return read
+
+
+def test_a_submission_summary_counts_links_and_isolates(
+    app, world, make_participant, make_account, mails
+):
+    karim = make_participant(world["org"], family_name="BENALI", given_names="Karim")
+    other = make_participant(world["org"], family_name="SOW", given_names="Awa")
+    arab = make_account("arab", organization=world["org"], language="ar")
+    _summary(app, world["first"], [karim.id], [karim, other])
+    _summary(app, world["first"], [karim.id, other.id], [karim, other])
+    _summary(app, arab, [karim.id], [karim])
+    one, two, arabic = mails()
+    assert "1 participant was submitted" in one and "2 participants were submitted" in two
+    for body in (one, two, arabic):
+        assert "http://" in body and "/delegation" in body  # a link to the portal
+    assert body.rstrip().endswith("خدمة التسجيل في القمة العالمية لمجتمع المعلومات، تونس")
+    assert one.rstrip().endswith("WSIS Tunis registration service")
+    # An Arabic line that starts with a Latin name: the name isolated, so the line reads RTL.
+    line = next(x for x in arabic.splitlines() if "BENALI" in x)
+    assert line.startswith("- \u2068Karim BENALI\u2069")
+
+
+def test_every_e_mail_signs_off_the_same_way():
+    import glob
+    import os
+
+    from .conftest import ROOT
+
+    for path in glob.glob(os.path.join(ROOT, "portal", "templates", "mail", "*.txt")):
+        with open(path, encoding="utf-8") as fh:
+            last = fh.read().strip().splitlines()[-1]
+        assert last == '{{ _("WSIS Tunis registration service") }}', path
