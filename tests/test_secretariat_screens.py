@@ -54,8 +54,8 @@ def test_the_history_speaks_the_readers_language(app, signed_in, make_org, make_
             )
     page = signed_in.get("/secretariat/participants/%d" % p.id).get_data(as_text=True)
     history = page[page.index('class="history"') :]
-    assert "Modifié : Nationalité, Courriel et Photo du badge." in history, history
-    assert "Accréditation refusée : Cette personne est déjà inscrite" in history
+    assert "Modifié\u00a0: Nationalité, Courriel et Photo du badge." in history, history
+    assert "Accréditation refusée\u00a0: Cette personne est déjà inscrite" in history
     assert "Inscription créée comme brouillon." in history
     assert "participant." not in history and "fields" not in history
     choose(signed_in, "ar")
