@@ -2,8 +2,12 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
+# Where `make run` serves: this machine only, port 8000 (`make run HOST=0.0.0.0 PORT=8080` to
+# serve the network on another port). gunicorn started alone, as in production, listens on
+# 0.0.0.0 (gunicorn.conf.py). Links in e-mails follow unless PORTAL_BASE_URL says otherwise.
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
+PORTAL_BASE_URL ?= http://$(HOST):$(PORT)
 # Re-install when the dependencies change.
 DEPS_STAMP := $(VENV)/.deps-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 TEST_STAMP := $(VENV)/.test-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
@@ -18,9 +22,10 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 run: install translations
 	$(BIN)/flask --app portal db upgrade
 	$(BIN)/flask --app portal demo load --if-new
-	$(BIN)/flask --app portal mail send --watch & sender=$$!; \
+	PORTAL_BASE_URL=$(PORTAL_BASE_URL) $(BIN)/flask --app portal mail send --watch & sender=$$!; \
 	trap 'kill $$sender 2>/dev/null; wait $$sender' EXIT; trap 'exit 130' INT TERM; \
-	HOST=$(HOST) PORT=$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
+	HOST=$(HOST) PORT=$(PORT) PORTAL_BASE_URL=$(PORTAL_BASE_URL) \
+	  $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
 test: install-test system-test-deps translations lint check-translations test-sqlite test-postgres
 

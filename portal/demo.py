@@ -1,6 +1,8 @@
 """Demo data: an event open for registration now, the PrepCom sample's organizations and
-coordinators, a secretariat account, and a few participants."""
+coordinators (with what the export lacks: Arabic names, acronyms in each language), a
+secretariat account, and a few participants."""
 
+import csv
 import datetime as dt
 import os
 
@@ -10,6 +12,9 @@ from .services import prepcom
 from .services.accounts import create_secretariat, find_account
 
 SAMPLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "demo", "accounts-sample.csv")
+#: What the PrepCom export does not hold, per organization code: Arabic names, and acronyms in
+#: each language (empty where the language has none: the name stands in).
+ORGANIZATIONS = os.path.join(os.path.dirname(SAMPLE), "organizations.csv")
 SECRETARIAT_USERNAME = "secretariat"
 SECRETARIAT_PASSWORD = "Secretariat-2005"  # noqa: S105 - documented demo password
 
@@ -72,6 +77,14 @@ def _demo_portrait(n):
     return out.getvalue()
 
 
+def complete_organizations():
+    """Give the demo organizations their Arabic names and their acronyms in each language."""
+    with open(ORGANIZATIONS, encoding="utf-8", newline="") as fh, database.atomic():
+        for row in csv.DictReader(fh):
+            values = {k: v for k, v in row.items() if k != "code"}
+            Organization.update(**values).where(Organization.code == row["code"]).execute()
+
+
 def load():
     """Load the demo data; return a short report."""
     today = utcnow().date()
@@ -84,6 +97,7 @@ def load():
         report = prepcom.import_accounts(fh.read())
     if not report.ok:
         raise RuntimeError("; ".join(str(e) for e in report.errors))
+    complete_organizations()
     if not find_account(SECRETARIAT_USERNAME):
         create_secretariat(
             SECRETARIAT_USERNAME,

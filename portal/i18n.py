@@ -1,13 +1,16 @@
 """Languages: which one a page is in, its direction, and the switch between them.
 
-Order of choice: the language chosen in this session, then the account's preferred language,
-then the browser's ``Accept-Language``, then French.
+Order of choice: the language chosen in this session (the switch), then the account's language
+(chosen on the account page; e-mails are written in it), then the browser's ``Accept-Language``,
+then French.
 """
 
+import datetime as dt
 import os
 import threading
 
 import flask_babel
+from babel import dates as babel_dates
 from flask import (
     Blueprint,
     abort,
@@ -83,12 +86,9 @@ def switch(code):
     """Switch the page language (a plain link), remember it, and reload the page."""
     if code not in LANGUAGES:
         abort(404)
+    # This session only: the account's language (its e-mails, and the first page of a new
+    # session) is chosen on the account page, never changed as a side effect of browsing.
     session["lang"] = code
-    # A link followed from another site changes this session only, not the account.
-    if current_user.is_authenticated and request.headers.get("Sec-Fetch-Site") != "cross-site":
-        from .services.accounts import set_preferred_language
-
-        set_preferred_language(current_user._get_current_object(), code)
     return redirect(safe_next(request.args.get("next")), 303)
 
 
@@ -97,6 +97,61 @@ def bdi(value):
     name reads right inside an Arabic sentence and the reverse: ``{{ name|bdi }}``, also as a
     placeholder value: ``_("Head of delegation: %(name)s", name=head.full_name|bdi)``."""
     return Markup("<bdi>%s</bdi>") % escape(value if value is not None else "")
+
+
+def isolate(value):
+    """Isolate a name in plain text (an e-mail) with FSI and PDI (U+2068, U+2069), the plain
+    text's <bdi>: an Arabic line that starts with a Latin name still reads right to left, and the
+    reverse: ``{{ name|isolate }}``."""
+    return "\u2068%s\u2069" % (value if value is not None else "")
+
+
+def org_name(organization, short=False, language=None):
+    """An organization's name (``short``: its acronym if it has one) in the page's language, in
+    a ``<bdi>``; marked with its own ``lang`` when it had to fall back on another language, so
+    that a screen reader reads it right: ``{{ org_name(organization) }}``."""
+    if organization is None:
+        return Markup("")
+    language = language or current_language()
+    if short:
+        text, lang = organization.short_name_with_lang(language)
+    else:
+        text, lang = organization.name_with_lang(language)
+    if lang == language:
+        return Markup("<bdi>%s</bdi>") % escape(text)
+    return Markup('<bdi lang="%s">%s</bdi>') % (lang, escape(text))
+
+
+#: Day, month in letters, four-digit year, in the locale's order ("Dec 2, 2026", "2 déc. 2026",
+#: "2 ديسمبر 2026"): a CLDR skeleton, since the locales' "short" and even "medium" formats are
+#: numeric somewhere ("12/2/26" in English, "02/12/2026" in Arabic) and read both ways.
+DATE_SKELETON = "yMMMd"
+
+
+def format_date(value, format=None):
+    """A date (or the date of a time, in the portal's time zone) that no reader can take for
+    another: ``long`` or ``full`` as CLDR writes them, anything else with the month in letters
+    and the year in full (never the numeric short forms)."""
+    if value is None:
+        return ""
+    locale = get_locale()
+    if isinstance(value, dt.datetime):
+        value = flask_babel.to_user_timezone(value).date()
+    if format in ("long", "full"):
+        return babel_dates.format_date(value, format, locale=locale)
+    return babel_dates.format_skeleton(DATE_SKELETON, value, tzinfo=dt.UTC, locale=locale)
+
+
+def format_datetime(value, format=None):
+    """A time of day on an unambiguous date ("Dec 2, 2026, 5:21 AM"), joined the locale's way
+    (CLDR's date-time pattern); ``format`` is accepted for the templates' sake and ignored."""
+    if value is None:
+        return ""
+    locale = get_locale()
+    local = flask_babel.to_user_timezone(value)
+    date = babel_dates.format_skeleton(DATE_SKELETON, local.date(), tzinfo=dt.UTC, locale=locale)
+    time = babel_dates.format_time(local.time(), "short", locale=locale)
+    return locale.datetime_formats["medium"].format(time, date)
 
 
 def country_name(code, language=None):
@@ -187,8 +242,9 @@ def init_app(app):
         text_direction=text_direction,
         LANGUAGES=LANGUAGES,
         country_name=country_name,
+        org_name=org_name,
     )
-    app.jinja_env.filters.update(bdi=bdi, country_name=country_name)
+    app.jinja_env.filters.update(bdi=bdi, isolate=isolate, country_name=country_name)
     if app.config.get("ENV") != "production":
         app.extensions["portal_catalogue_stamp"] = _catalogue_stamp(app)
         app.before_request(_reload_catalogues)
@@ -202,7 +258,7 @@ def init_app(app):
         newstyle=True,
     )
     app.jinja_env.filters.update(
-        format_date=flask_babel.format_date,
-        format_datetime=flask_babel.format_datetime,
+        format_date=format_date,
+        format_datetime=format_datetime,
         format_number=flask_babel.format_decimal,
     )

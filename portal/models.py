@@ -103,12 +103,27 @@ class BaseModel(Model):
 
 
 class Organization(BaseModel):
+    """An invited organization, named and abbreviated in each of the portal's languages.
+
+    Fallbacks, when a language has no value of its own:
+
+    - name: Arabic falls back to French, then English; French to English; English to French
+      (``name_en`` and ``name_fr`` are required, so a name is always found);
+    - acronym: none. An acronym means something in its own language only (PNUD is UNDP,
+      CESAO is ESCWA): without one in the page's language, the name stands in for it.
+
+    A name shown in another language than the page's says so (``name_with_lang``), so that a
+    screen reader reads it in its own language.
+    """
+
     id = AutoField()
     code = CharField(max_length=32, unique=True)
     name_en = CharField(max_length=300)
     name_fr = CharField(max_length=300)
     name_ar = CharField(max_length=300, null=True)
-    acronym = CharField(max_length=32, default="")
+    acronym_en = CharField(max_length=32, default="")
+    acronym_fr = CharField(max_length=32, default="")
+    acronym_ar = CharField(max_length=32, default="")
     category = CharField(max_length=8)
     quota = IntegerField(null=True)
     created_at = DateTimeField(default=utcnow)
@@ -124,18 +139,50 @@ class Organization(BaseModel):
             only = [f for f in self._meta.sorted_fields if f.name not in ("id", "data_version")]
         return super().save(force_insert=force_insert, only=only)
 
-    def name(self, language=None):
-        """Return the name in ``language`` (the page's by default); Arabic falls back to French."""
+    NAME_FALLBACKS = {"ar": ("ar", "fr", "en"), "fr": ("fr", "en"), "en": ("en", "fr")}
+
+    def name_with_lang(self, language=None):
+        """Return ``(name, language it is written in)`` for ``language`` (the page's by default),
+        falling back as the class says."""
         language = language or str(get_locale() or "fr")
-        if language == "ar":
-            return self.name_ar or self.name_fr
-        if language == "en":
-            return self.name_en
-        return self.name_fr
+        for candidate in self.NAME_FALLBACKS.get(language, ("fr", "en")):
+            value = getattr(self, "name_" + candidate, None)
+            if value:
+                return value, candidate
+        return self.code, language
+
+    def name(self, language=None):
+        """Return the name in ``language`` (the page's by default), falling back as the class
+        says."""
+        return self.name_with_lang(language)[0]
+
+    def acronym_in(self, language=None):
+        """Return the acronym in ``language`` (the page's by default), or "" (no fallback)."""
+        language = language or str(get_locale() or "fr")
+        return getattr(self, "acronym_" + language, "") or ""
+
+    def short_name_with_lang(self, language=None):
+        """Return ``(acronym or name, its language)``: the acronym in ``language`` when there is
+        one, else the name."""
+        language = language or str(get_locale() or "fr")
+        acronym = self.acronym_in(language)
+        return (acronym, language) if acronym else self.name_with_lang(language)
 
     @property
     def display_name(self):
         return self.name()
+
+    @property
+    def names_key(self):
+        """Every name and acronym: a key part for cached pages that show any of them."""
+        return (
+            self.name_en,
+            self.name_fr,
+            self.name_ar,
+            self.acronym_en,
+            self.acronym_fr,
+            self.acronym_ar,
+        )
 
 
 class Account(BaseModel):

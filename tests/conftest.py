@@ -218,9 +218,12 @@ def make_org(app):
         defaults = {
             "name_en": "Organization %s" % code,
             "name_fr": "Organisation %s" % code,
-            "acronym": code,
+            "acronym_en": code,
+            "acronym_fr": code,
             "category": "IGO",
         }
+        if "acronym" in values:  # one acronym, the same in English and French
+            values["acronym_en"] = values["acronym_fr"] = values.pop("acronym")
         with app.app_context(), database.connection_context():
             return Organization.create(code=code, **{**defaults, **values})
 

@@ -205,7 +205,7 @@ def test_columns_by_name_in_any_order_extra_columns_ignored(app, runner, tmp_pat
     with app.app_context(), database.connection_context():
         itc = Organization.get(Organization.code == "ITC")
         assert itc.name_fr == "Centre du commerce international, Genève"
-        assert itc.acronym == ""
+        assert itc.acronym_fr == ""
 
 
 def test_missing_column_and_undecodable_bytes_are_reported_not_crashes(app, runner, tmp_path):

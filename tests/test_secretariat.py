@@ -648,7 +648,8 @@ def test_participant_page_shows_its_history(app, as_secretariat, make_org, submi
     )
     page = client.get("/secretariat/participants/%d" % p.id).get_data(as_text=True)
     history = page[page.index("History") :]
-    assert history.index("participant.reject") < history.index("participant.accredit")
+    assert history.index("Accreditation refused") < history.index("Accreditation granted")
+    assert "participant.reject" not in history  # words, not codes
     assert history.count("registry") == 2
     assert "This person is not eligible" in page
     assert client.get("/secretariat/participants/999999").status_code == 404

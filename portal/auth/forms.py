@@ -1,6 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, StringField
+from wtforms import BooleanField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import EqualTo, InputRequired, Length
 
 from ..services.passwords import MAX_LENGTH, MIN_LENGTH
@@ -48,6 +49,18 @@ class PasswordChangeForm(FlaskForm):
         render_kw={"autocomplete": "current-password"},
     )
     new_password, confirm = _new_password_fields()
+
+
+class LanguageForm(FlaskForm):
+    language = SelectField(
+        _l("Language of your e-mails"),
+        # Each language by its own name, marked with its language for a screen reader.
+        choices=[
+            SelectChoice(code, label, render_kw={"lang": code})
+            for code, label in (("fr", "Français"), ("en", "English"), ("ar", "العربية"))
+        ],
+        validators=[InputRequired()],
+    )
 
 
 class PasswordSetForm(FlaskForm):

@@ -10,7 +10,7 @@ from ..services import DomainError, accounts
 from ..services.passwords import MAX_LENGTH, MIN_LENGTH
 from ..templating import render_page, see_other
 from . import sessions
-from .forms import LoginForm, PasswordChangeForm, PasswordLinkForm, PasswordSetForm
+from .forms import LanguageForm, LoginForm, PasswordChangeForm, PasswordLinkForm, PasswordSetForm
 
 bp = Blueprint("auth", __name__)
 
@@ -100,16 +100,34 @@ def change_password():
             flash(_("Your password has been changed. Other devices are signed out."), "success")
             return see_other(url_for("home"))
     status = 422 if request.method == "POST" else 200
+    return _account_page(form=form, status=status)
+
+
+def _account_page(form=None, language_form=None, status=200):
+    account = current_user._get_current_object()
     return _no_store(
         render_page(
             "auth/password_change.html",
             "form",
             status=status,
-            form=form,
+            form=form or PasswordChangeForm(formdata=None),
+            language_form=language_form or LanguageForm(formdata=None, language=account.language),
             min_length=MIN_LENGTH,
             max_length=MAX_LENGTH,
         )
     )
+
+
+@bp.route("/account/language", methods=["POST"])
+@signed_in
+def change_language():
+    """Choose the language of one's e-mails (and of the first page of a new session)."""
+    form = LanguageForm()
+    if form.validate_on_submit():
+        accounts.set_preferred_language(current_user._get_current_object(), form.language.data)
+        flash(_("The language of your e-mails is saved."), "success")
+        return see_other(url_for("auth.change_password"))
+    return _account_page(language_form=form, status=422)
 
 
 @bp.route("/password/set", methods=["GET", "POST"])

@@ -57,10 +57,10 @@ def _event():
 
 def _page_key(context, *more):
     """What a delegation page shows, for the page cache: the delegation's version, the
-    organization's name, the event and the registration state (portal/templating.py)."""
+    organization's names, the event and the registration state (portal/templating.py)."""
     return (
         context["delegation_key"],
-        context["organization"].name(),
+        context["organization"].names_key,
         context["event_key"],
         context["state"],
         *more,

@@ -65,8 +65,35 @@ class EventForm(FlaskForm):
 
 
 class OrganizationForm(FlaskForm):
+    name_en = StringField(
+        _l("Name in English"),
+        validators=[Optional(), Length(max=300)],
+        render_kw={"dir": "ltr", "lang": "en"},
+    )
+    name_fr = StringField(
+        _l("Name in French"),
+        validators=[Optional(), Length(max=300)],
+        render_kw={"dir": "ltr", "lang": "fr"},
+    )
     name_ar = StringField(
-        _l("Name in Arabic"), validators=[Optional(), Length(max=300)], render_kw={"dir": "rtl"}
+        _l("Name in Arabic"),
+        validators=[Optional(), Length(max=300)],
+        render_kw={"dir": "rtl", "lang": "ar"},
+    )
+    acronym_en = StringField(
+        _l("Acronym in English"),
+        validators=[Optional(), Length(max=32)],
+        render_kw={"dir": "ltr", "lang": "en"},
+    )
+    acronym_fr = StringField(
+        _l("Acronym in French"),
+        validators=[Optional(), Length(max=32)],
+        render_kw={"dir": "ltr", "lang": "fr"},
+    )
+    acronym_ar = StringField(
+        _l("Acronym in Arabic"),
+        validators=[Optional(), Length(max=32)],
+        render_kw={"dir": "rtl", "lang": "ar"},
     )
     quota = IntegerField(
         _l("Quota (participants submitted or accredited)"),

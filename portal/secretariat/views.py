@@ -45,7 +45,12 @@ from ..services.accounts import (
 )
 from ..services.accounts import add_coordinator as create_coordinator
 from ..services.duplicates import duplicates_for
-from ..services.settings import EVENT_FIELDS, update_event, update_organization
+from ..services.settings import (
+    EVENT_FIELDS,
+    ORGANIZATION_NAMES,
+    update_event,
+    update_organization,
+)
 from ..templating import is_htmx, render_page, see_other
 from .forms import (
     CoordinatorForm,
@@ -54,6 +59,7 @@ from .forms import (
     ImportForm,
     OrganizationForm,
 )
+from .history import describe as describe_history
 
 bp = Blueprint("secretariat", __name__)
 
@@ -304,6 +310,7 @@ def _participant_page(participant, form=None, status=200):
         event=_event(),
         duplicates=duplicates_for([participant]).get(participant.id, []),
         history=list(listings.history(participant)),
+        describe=describe_history,
         form=form,
         reasons=REJECTION_REASONS,
     )
@@ -360,21 +367,23 @@ def _organization_page(organization, form=None, coordinator_form=None, status=20
 @bp.route("/organizations/<int:organization_id>")
 @secretariat_only
 def organization(organization_id):
-    """One delegation: its participants, coordinators, quota and Arabic name."""
+    """One delegation: its participants, coordinators, quota, names and acronyms."""
     return _organization_page(_organization_or_404(organization_id))
 
 
 @bp.route("/organizations/<int:organization_id>", methods=["POST"])
 @secretariat_only
 def organization_update(organization_id):
-    """Change an organization's quota and Arabic name."""
+    """Change an organization's quota, names and acronyms."""
     organization = _organization_or_404(organization_id)
     form = OrganizationForm()
     if form.validate():
+        # Only the names the form sent: an absent field leaves its value as it is.
+        names = {name: form[name].data for name in ORGANIZATION_NAMES if name in request.form}
         try:
-            update_organization(_actor(), organization.id, form.quota.data, form.name_ar.data)
+            update_organization(_actor(), organization.id, form.quota.data, **names)
         except DomainError as error:
-            form.quota.errors.append(error.message)
+            form[error.field if error.field in form else "quota"].errors.append(error.message)
         else:
             flash(_("The organization is saved."), "ok")
             url = url_for(".organization", organization_id=organization.id)

@@ -1,4 +1,5 @@
-"""Duplicates across delegations: the same passport, or the same names and date of birth, in
+"""Duplicates across delegations: the same passport (the same number from the same issuing
+country: two countries may issue the same number), or the same names and date of birth, in
 another organization's delegation."""
 
 from ..crypto import birth_key
@@ -9,9 +10,14 @@ def _name_key(p):
     return (p.family_name.strip().casefold(), p.given_names.strip().casefold(), p.date_of_birth)
 
 
+def _passport(p):
+    return (p.passport_key, p.passport_country)
+
+
 def duplicates_for(participants):
-    """Return ``{participant_id: [other participants]}``: the same passport, or the same names
-    and date of birth, in another organization's delegation (withdrawn ones left out).
+    """Return ``{participant_id: [other participants]}``: the same passport (number and issuing
+    country), or the same names and date of birth, in another organization's delegation
+    (withdrawn ones left out).
 
     One query for the whole list, whatever its length.
     """
@@ -34,10 +40,13 @@ def duplicates_for(participants):
             Participant.given_names,
             Participant.date_of_birth,
             Participant.passport_key,
+            Participant.passport_country,
             Participant.status,
             Organization.id,
             Organization.code,
-            Organization.acronym,
+            Organization.acronym_en,
+            Organization.acronym_fr,
+            Organization.acronym_ar,
             Organization.name_en,
             Organization.name_fr,
             Organization.name_ar,
@@ -48,14 +57,14 @@ def duplicates_for(participants):
     by_passport, by_person = {}, {}
     for other in others:
         if other.passport_key:
-            by_passport.setdefault(other.passport_key, []).append(other)
+            by_passport.setdefault(_passport(other), []).append(other)
         if other.date_of_birth and other.family_name:
             by_person.setdefault(_name_key(other), []).append(other)
     found = {}
     for p in participants:
         if p.status == WITHDRAWN:
             continue
-        candidates = by_passport.get(p.passport_key, []) if p.passport_key else []
+        candidates = by_passport.get(_passport(p), []) if p.passport_key else []
         if p.date_of_birth and p.family_name:
             candidates = candidates + by_person.get(_name_key(p), [])
         seen = set()

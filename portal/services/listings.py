@@ -120,7 +120,9 @@ def _organization_matches(text):
         _contains(Organization.name_en, text)
         | _contains(Organization.name_fr, text)
         | _contains(Organization.name_ar, text)
-        | _contains(Organization.acronym, text)
+        | _contains(Organization.acronym_en, text)
+        | _contains(Organization.acronym_fr, text)
+        | _contains(Organization.acronym_ar, text)
         | _contains(Organization.code, text)
     )
 

@@ -28,7 +28,24 @@ REQUIRED_COLUMNS = (
     "language",
 )
 LANGUAGES = ("fr", "en", "ar")
-ORG_COLUMNS = ("org_name_en", "org_name_fr", "org_acronym", "org_category")
+ORG_COLUMNS = (
+    "org_name_en",
+    "org_name_fr",
+    "org_name_ar",
+    "org_acronym",
+    "org_acronym_en",
+    "org_acronym_ar",
+    "org_category",
+)
+#: Optional columns and the organization's field each fills. A column the file does not have
+#: leaves the field as it is (the PrepCom export has no Arabic name: a name set by the
+#: secretariat survives a re-import). ``org_acronym`` is the French acronym (see its format).
+OPTIONAL_ORG_COLUMNS = {
+    "org_name_ar": "name_ar",
+    "org_acronym": "acronym_fr",
+    "org_acronym_en": "acronym_en",
+    "org_acronym_ar": "acronym_ar",
+}
 
 
 @dataclass
@@ -154,7 +171,10 @@ MAX_LENGTHS = {
     "org_code": 32,
     "org_name_en": 300,
     "org_name_fr": 300,
+    "org_name_ar": 300,
     "org_acronym": 32,
+    "org_acronym_en": 32,
+    "org_acronym_ar": 32,
     "title": 32,
     "given_name": 150,
     "family_name": 150,
@@ -299,9 +319,13 @@ def _import_row(row, report):
     org_values = {
         "name_en": row["org_name_en"],
         "name_fr": row["org_name_fr"],
-        "acronym": row.get("org_acronym", ""),
         "category": row["org_category"],
     }
+    for column, name in OPTIONAL_ORG_COLUMNS.items():
+        if column in row:
+            org_values[name] = row[column]
+    if "name_ar" in org_values:
+        org_values["name_ar"] = org_values["name_ar"] or None  # no Arabic name: NULL, as stored
     if org is None:
         org = Organization.create(code=row["org_code"], **org_values)
         report.organizations_created += 1

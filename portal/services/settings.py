@@ -1,4 +1,5 @@
-"""The event's settings and the organizations' own (quota, Arabic name), set by the secretariat."""
+"""The event's settings and the organizations' own (quota, names and acronyms), set by the
+secretariat."""
 
 from flask_babel import lazy_gettext as _l
 
@@ -50,20 +51,37 @@ def update_event(actor, **values):
     return event
 
 
-def update_organization(actor, organization_id, quota, name_ar):
-    """Set an organization's quota (None: no limit) and Arabic name (empty: French shown)."""
+#: What the secretariat may name: required names, optional Arabic name and acronyms.
+ORGANIZATION_NAMES = ("name_en", "name_fr", "name_ar", "acronym_en", "acronym_fr", "acronym_ar")
+
+
+def update_organization(actor, organization_id, quota, name_ar=None, **names):
+    """Set an organization's quota (None: no limit) and, among its names and acronyms
+    (``ORGANIZATION_NAMES``), those given: an empty Arabic name or acronym means none (the
+    fallbacks of ``Organization`` then apply); English and French names are required."""
     if quota is not None and quota < 0:
         raise DomainError(_l("The quota cannot be negative."), field="quota")
-    name_ar = (name_ar or "").strip() or None
+    unknown = set(names) - set(ORGANIZATION_NAMES)
+    if unknown:
+        raise TypeError("unknown organization fields: %s" % ", ".join(sorted(unknown)))
+    if name_ar is not None:
+        names["name_ar"] = name_ar
+    values = {k: (v or "").strip() for k, v in names.items() if v is not None}
+    for required in ("name_en", "name_fr"):
+        if required in values and not values[required]:
+            raise DomainError(_l("This name is required."), field=required)
+    if "name_ar" in values:
+        values["name_ar"] = values["name_ar"] or None
     with database.atomic():
         organization = Organization.get_by_id(organization_id)
         changed = []
         if organization.quota != quota:
             changed.append("quota")
-        if organization.name_ar != name_ar:
-            changed.append("name_ar")
+        for k, v in values.items():
+            if getattr(organization, k) != v:
+                changed.append(k)
+            setattr(organization, k, v)
         organization.quota = quota
-        organization.name_ar = name_ar
         organization.updated_at = utcnow()
         organization.save()
         audit.record(

@@ -1,0 +1,61 @@
+"""A participant's history in words: one translated sentence per audit action, the fields
+changed named by their labels on the coordinator's form."""
+
+import json
+
+from babel.lists import format_list
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from ..delegation.forms import ParticipantForm
+from ..models import REJECTION_REASONS
+
+#: What each audit action on a participant says; %(fields)s and %(reason)s are filled in. Of
+#: the registration, not the person: no word that would agree with the participant's gender.
+MESSAGES = {
+    # Translators: a participant's history (secretariat), the coordinator created the record.
+    "participant.create": _l("Registration created as a draft."),
+    # Translators: a participant's history; %(fields)s lists form labels ("Nationality, E-mail").
+    "participant.update": _l("Changed: %(fields)s."),
+    "participant.save": _l("Changed: %(fields)s."),
+    "participant.submit": _l("Registration submitted for accreditation."),
+    "participant.resubmit": _l("Registration submitted again: the badge changed."),
+    "participant.withdraw": _l("Registration withdrawn by the coordinator."),
+    "participant.delete": _l("Registration deleted by the coordinator."),
+    "participant.accredit": _l("Accreditation granted."),
+    # Translators: a participant's history; %(reason)s is one of the standard reasons.
+    "participant.reject": _l("Accreditation refused: %(reason)s"),
+}
+# Translators: a participant's history, when the secretariat wrote its own reason.
+OWN_REASON = _l("a reason written by the secretariat.")
+# Translators: a participant's history, among the fields changed.
+PHOTO = _l("Badge photo")
+
+
+def _label(name):
+    field = getattr(ParticipantForm, name, None)
+    args = getattr(field, "args", ())
+    return str(args[0]) if args else name
+
+
+def describe(row):
+    """Return the sentence for one audit row about a participant (its code if unknown)."""
+    try:
+        details = json.loads(row.details) if row.details else {}
+    except ValueError:
+        details = {}
+    message = MESSAGES.get(row.action)
+    if message is None:
+        return row.action
+    if row.action in ("participant.update", "participant.save"):
+        fields = [_label(name) for name in details.get("fields") or ()]
+        if details.get("photo"):
+            fields.append(str(PHOTO))
+        if not fields:
+            return _("Saved without change.")
+        return str(message) % {"fields": format_list(fields, locale=get_locale())}
+    if row.action == "participant.reject":
+        reason = REJECTION_REASONS.get(details.get("reason"))
+        return str(message) % {"reason": str(reason) if reason else str(OWN_REASON)}
+    return str(message)
