@@ -7,7 +7,7 @@ from flask import Flask, current_app, redirect, request, url_for
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import assets, crypto, errors, i18n, lifecycle, performance, templating
+from . import assets, crypto, errors, forms, i18n, lifecycle, performance, templating
 from .access import check_access, public
 from .config import load_config
 from .db import database, init_database, is_sqlite
@@ -34,6 +34,7 @@ def create_app(test_config=None):
     login_manager.init_app(app)
     assets.init_app(app)
     errors.init_app(app)
+    forms.init_app(app)
 
     from .auth import sessions
     from .auth.views import bp as auth_bp

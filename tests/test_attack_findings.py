@@ -631,3 +631,73 @@ def test_finding_10_a_device_cookie_expires(app, people):
             accounts.authenticate("coord.a", PASSWORD, device_cookie=cookie, now=later)
         soon = now + dt.timedelta(days=1)
         assert accounts.authenticate("coord.a", PASSWORD, device_cookie=cookie, now=soon)
+
+
+# -- 2. Blank values, and 8. lengths bounded before any work ------------------------------------
+
+BLANKS = ["\u3000", "\u1680", "\u00a0", "\t", " \u3000 "]
+
+
+@pytest.mark.parametrize("blank", BLANKS)
+def test_finding_2_a_blank_value_is_empty_and_cannot_be_submitted(app, people, blank):
+    client = signed_in(app, "coord.a")
+    data = complete(
+        family_name="BLANKA",
+        passport_number=blank,
+        mobile=blank,
+        given_names=blank,
+        submit="1",
+    )
+    response = post_form(client, data, photo=jpeg())
+    with app.app_context(), database.connection_context():
+        saved = Participant.get_or_none(Participant.family_name == "BLANKA")
+    if saved is not None:  # saved as a draft, not submitted: the blanks are empty
+        assert saved.status == "draft"
+        assert (saved.passport_number, saved.mobile, saved.given_names) == ("", "", "")
+    else:
+        assert response.status_code == 422
+
+
+@pytest.mark.parametrize("name", [" ", ".", "-", "\u3000"])
+def test_finding_2_a_name_needs_a_letter(app, people, name):
+    client = signed_in(app, "coord.a")
+    response = post_form(client, complete(family_name=name))
+    assert response.status_code == 422
+    with app.app_context(), database.connection_context():
+        assert not Participant.select().where(Participant.family_name == name).exists()
+
+
+@pytest.mark.parametrize("bad", ["\u202eEVIL", "ZERO\u200bWIDTH", "NUL\x00", "BELL\x07"])
+def test_finding_2_control_and_format_characters_are_refused(app, people, bad):
+    client = signed_in(app, "coord.a")
+    response = post_form(client, complete(family_name="CTRL", function="Head " + bad))
+    assert response.status_code == 422
+    assert "invisible or control characters" in response.get_data(as_text=True)
+    with app.app_context(), database.connection_context():
+        assert not Participant.select().where(Participant.family_name == "CTRL").exists()
+
+
+def test_finding_2_text_is_stored_in_nfc_and_trimmed(app, people):
+    client = signed_in(app, "coord.a")
+    response = post_form(client, complete(family_name="NFC", function="  Dire\u0301ctrice \u3000"))
+    assert response.status_code == 303
+    with app.app_context(), database.connection_context():
+        assert Participant.get(Participant.family_name == "NFC").function == "Diréctrice"
+
+
+def test_finding_8_a_huge_value_is_refused_before_any_work(app, people):
+    client = signed_in(app, "coord.a")
+    huge = "a" * (7 * 1024 * 1024) + "@example.org"
+    response = client.post(
+        "/delegation/participants/validate/email",
+        data={"csrf_token": client.token, "email": huge},
+    )
+    assert response.status_code == 413
+    assert huge[:10000] not in response.get_data(as_text=True)
+    # Under the form's limit but over any field's: refused by the field, not validated further.
+    long = "a" * 3000 + "@example.org"
+    response = client.post(
+        "/delegation/participants/validate/email",
+        data={"csrf_token": client.token, "email": long},
+    )
+    assert "This is too long." in response.get_data(as_text=True)

@@ -1,13 +1,13 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import EqualTo, InputRequired, Length
 
+from ..forms import PortalForm
 from ..services.passwords import MAX_LENGTH, MIN_LENGTH
 
 
-class LoginForm(FlaskForm):
+class LoginForm(PortalForm):
     username = StringField(
         _l("Username"),
         validators=[InputRequired(), Length(max=150)],
@@ -42,7 +42,7 @@ def _new_password_fields():
     return new, confirm
 
 
-class PasswordChangeForm(FlaskForm):
+class PasswordChangeForm(PortalForm):
     current_password = PasswordField(
         _l("Current password"),
         validators=[InputRequired(), Length(max=1024)],
@@ -51,7 +51,7 @@ class PasswordChangeForm(FlaskForm):
     new_password, confirm = _new_password_fields()
 
 
-class LanguageForm(FlaskForm):
+class LanguageForm(PortalForm):
     language = SelectField(
         _l("Language of your e-mails"),
         # Each language by its own name, marked with its language for a screen reader.
@@ -63,10 +63,10 @@ class LanguageForm(FlaskForm):
     )
 
 
-class PasswordSetForm(FlaskForm):
+class PasswordSetForm(PortalForm):
     new_password, confirm = _new_password_fields()
 
 
-class PasswordLinkForm(FlaskForm):
+class PasswordLinkForm(PortalForm):
     # Translators: on the secretariat's screen that makes a one-time password link.
     send_email = BooleanField(_l("Also e-mail the link to the address on file"))

@@ -7,7 +7,6 @@ import unicodedata
 import phonenumbers
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext as _lp
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
@@ -24,6 +23,7 @@ from wtforms import (
 from wtforms.validators import Email, InputRequired, Length, Optional, ValidationError
 
 from .. import clock
+from ..forms import PortalForm
 from ..i18n import current_language
 from ..models import COURTESY_TITLES, GENDERS
 from ..services.countries import countries
@@ -36,6 +36,8 @@ NAME_PUNCTUATION = set(" '’-.")
 def latin_letters(form, field):
     """Names as in the passport: Latin letters (accents allowed), spaces, ' - ."""
     value = field.data or ""
+    if value and not any(char.isalpha() for char in value):
+        raise ValidationError(_l("A name needs at least one letter."))
     for char in value:
         if char in NAME_PUNCTUATION:
             continue
@@ -77,7 +79,7 @@ def _strip(value):
     return " ".join(value.split()) if isinstance(value, str) else value
 
 
-class ParticipantForm(FlaskForm):
+class ParticipantForm(PortalForm):
     """A participant as the coordinator types it. ``event`` sets the date limits."""
 
     submission_key = HiddenField()

@@ -1,7 +1,6 @@
 """The secretariat's forms."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
@@ -15,6 +14,7 @@ from wtforms import (
 )
 from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional
 
+from ..forms import PortalForm
 from ..models import LANGUAGES, REJECTION_REASONS
 from ..services.settings import NOTIFICATION_MODES
 
@@ -28,7 +28,7 @@ def _reason_choices():
     ]
 
 
-class DecisionForm(FlaskForm):
+class DecisionForm(PortalForm):
     """One decision, or the same decision for every participant ticked in the queue."""
 
     decision = RadioField(_l("Decision"), choices=DECISIONS, validators=[InputRequired()])
@@ -46,7 +46,7 @@ class DecisionForm(FlaskForm):
         return ok
 
 
-class EventForm(FlaskForm):
+class EventForm(PortalForm):
     name_en = StringField(_l("Name in English"), validators=[InputRequired(), Length(max=300)])
     name_fr = StringField(_l("Name in French"), validators=[InputRequired(), Length(max=300)])
     name_ar = StringField(_l("Name in Arabic"), validators=[InputRequired(), Length(max=300)])
@@ -64,7 +64,7 @@ class EventForm(FlaskForm):
     )
 
 
-class OrganizationForm(FlaskForm):
+class OrganizationForm(PortalForm):
     name_en = StringField(
         _l("Name in English"),
         validators=[Optional(), Length(max=300)],
@@ -101,7 +101,7 @@ class OrganizationForm(FlaskForm):
     )
 
 
-class CoordinatorForm(FlaskForm):
+class CoordinatorForm(PortalForm):
     username = StringField(
         _l("Username"),
         validators=[InputRequired(), Length(max=150)],
@@ -122,6 +122,6 @@ class CoordinatorForm(FlaskForm):
     send_link = BooleanField(_l("E-mail a link to set the password now"), default=True)
 
 
-class ImportForm(FlaskForm):
+class ImportForm(PortalForm):
     file = FileField(_l("PrepCom accounts export (CSV)"), validators=[FileRequired()])
     dry_run = BooleanField(_l("Check only, import nothing"))
