@@ -31,8 +31,10 @@ DEFAULTS = {
     "ARGON2_PARALLELISM": 1,
     # Largest request body (bytes) and largest photo upload.
     "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,
-    # A form's text fields, each (files apart): refused with a 413 before anything reads them.
-    "MAX_FORM_MEMORY_SIZE": 64 * 1024,
+    # A form's text fields, each (files apart), and a URL-encoded form whole: past this, a 413
+    # before anything reads them (Werkzeug's own default for multipart text parts; less would
+    # also catch its read buffer while it streams a photo).
+    "MAX_FORM_MEMORY_SIZE": 500_000,
     "MAX_PHOTO_BYTES": 5 * 1024 * 1024,
     # One-time password links: hours of validity.
     "PASSWORD_LINK_HOURS": 48,
