@@ -11,7 +11,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test install install-test system-test-deps translations check-translations \
         extract lifecycle-table lint format test-sqlite test-postgres bench-pages bench-server \
-        bench-signin lighthouse clean
+        bench-signin bench-uploads lighthouse clean
 
 # The mail sender runs beside gunicorn and stops with it (Ctrl-C): without PORTAL_SMTP_HOST it
 # writes each e-mail to the log.
@@ -95,6 +95,10 @@ bench-server: install-test translations
 # How long each kind of failed sign-in takes at production's argon2 cost (printed, not asserted).
 bench-signin: install-test translations
 	$(BIN)/python bench/signin_timing.py
+
+# 64 badge photo uploads at once (50 megapixels and the largest accepted): workers' peak memory.
+bench-uploads: install-test translations
+	$(BIN)/python bench/uploads.py
 
 # lighthouse 12.2.3 from npm (installed once under bench/.node) against Debian's Chromium.
 lighthouse: install-test system-test-deps translations

@@ -5,6 +5,7 @@ Only the standard library and the portal's own dependencies: ``http.client`` doe
 ``Content-Encoding``, so what it reads is exactly what crossed the wire (less the headers).
 """
 
+import base64
 import contextlib
 import http.client
 import os
@@ -50,6 +51,7 @@ def base_env(database_url, secret_key=None, **extra):
     env.update(
         PORTAL_ENV="production",
         SECRET_KEY=secret_key or secrets.token_hex(32),
+        PORTAL_DATA_KEY=base64.b64encode(secrets.token_bytes(32)).decode(),
         PORTAL_SECURE_COOKIES="false",
         DATABASE_URL=database_url,
     )

@@ -25,6 +25,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from portal import create_app, demo, schema  # noqa: E402
+from portal.crypto import birth_key, passport_key  # noqa: E402
 from portal.db import database  # noqa: E402
 from portal.models import (  # noqa: E402
     ROLE_COORDINATOR,
@@ -139,16 +140,17 @@ def fill(seed=2005):
                 heads.add(org_id)
             # One in fifty is the same person as another, in another delegation.
             twin = n % 50 == 49
+            born = dt.date(1950, 1, 1) + dt.timedelta(days=((n - 1) if twin else n) * 7 % 15000)
             rows.append(
                 {
                     "organization": org_id,
                     "status": status,
                     "family_name": FAMILY[(n - 1 if twin else n) % len(FAMILY)],
                     "given_names": GIVEN[((n - 1 if twin else n) // 16) % len(GIVEN)],
-                    "date_of_birth": dt.date(1950, 1, 1)
-                    + dt.timedelta(days=((n - 1) if twin else n) * 7 % 15000),
+                    "date_of_birth": born,
+                    "birth_key": birth_key(born),
                     "passport_number": "P%08d" % (n - 1 if twin else n),
-                    "passport_key": "P%08d" % (n - 1 if twin else n),
+                    "passport_key": passport_key("P%08d" % (n - 1 if twin else n)),
                     "passport_expiry": dt.date(2006, 1, 1) + dt.timedelta(days=n % 2000),
                     "visa_required": rng.random() < 0.3,
                     "is_head": head,

@@ -70,6 +70,7 @@ def seed_delegation(env, username, size):
     code = r"""
 import datetime as dt, random, sys
 from portal import create_app
+from portal.crypto import birth_key, passport_key
 from portal.db import database
 from portal.models import Account, Participant, SUBMITTED, ACCREDITED, DRAFT, utcnow
 username, size = sys.argv[1], int(sys.argv[2])
@@ -89,13 +90,15 @@ with app.app_context(), database.connection_context():
     for i in range(have, size):
         status = rng.choice([DRAFT, DRAFT, SUBMITTED, SUBMITTED, ACCREDITED])
         passport = "P%08d" % rng.randrange(10**8)
+        born = dt.date(1950 + rng.randrange(40), 1 + rng.randrange(12), 1 + rng.randrange(28))
         rows.append(dict(
             organization=org.id, status=status, courtesy_title=rng.choice(["mr", "ms", "dr"]),
             family_name=rng.choice(families), given_names=rng.choice(givens),
             gender=rng.choice("fm"), function=rng.choice(functions),
             nationality=rng.choice(["FR", "TN", "JP", "NG", "DE", "EG", "BR", "PL"]),
-            date_of_birth=dt.date(1950 + rng.randrange(40), 1 + rng.randrange(12), 1 + rng.randrange(28)),
-            passport_number=passport, passport_key=passport, passport_country="FR",
+            date_of_birth=born,
+            birth_key=birth_key(born),
+            passport_number=passport, passport_key=passport_key(passport), passport_country="FR",
             passport_expiry=dt.date(2008 + rng.randrange(5), 6, 30),
             email="person%d@unesco.example" % i, mobile="+33 1 45 68 %02d %02d" % (i // 100, i % 100),
             arrival_date=dt.date(2005, 11, 15), departure_date=dt.date(2005, 11, 19),

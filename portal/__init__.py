@@ -7,26 +7,27 @@ from flask import Flask, current_app, redirect, request, url_for
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import assets, cache, errors, i18n, lifecycle, performance, templating
+from . import assets, crypto, errors, i18n, lifecycle, performance, templating
 from .access import check_access, public
 from .config import load_config
 from .db import database, init_database, is_sqlite
 from .extensions import babel, csrf, login_manager
+from .params import BoundedIntegerConverter
 
 
 def create_app(test_config=None):
     """Create the portal: configuration, database, extensions, blueprints, commands."""
     app = Flask(__name__, instance_relative_config=True, static_folder=None)
+    # Before any route is added: every <int:...> in a URL is bounded (404 past it).
+    app.url_map.converters["int"] = BoundedIntegerConverter
     load_config(app, test_config)
     _configure_logging(app)
+    crypto.init_app(app)
 
     init_database(app.config["DATABASE_URL"], app.instance_path)
     csrf.init_app(app)
-    performance.init_compression(app)
     babel.init_app(app, locale_selector=i18n.select_locale)
     i18n.init_app(app)
-    cache.init_app(app)
-    app.jinja_env.globals["page_identity"] = templating.page_identity
     app.jinja_env.globals.update(
         allowed=templating.allowed, why_not=templating.why_not, new_draft=lifecycle.new_draft
     )
@@ -54,11 +55,10 @@ def create_app(test_config=None):
 
     app.before_request(_open_database)
     app.before_request(check_access)
-    # After the session checks (a session timed out has no token to reuse).
-    performance.init_token_reuse(app)
+    # Here: after the session and access checks, before the policy headers (see its docstring).
+    performance.init_app(app)
     app.teardown_request(_close_database)
     app.after_request(_security_headers)
-    performance.init_validators(app)
 
     @app.route("/")
     @public

@@ -9,6 +9,8 @@ nothing is closed to everyone (``check_access`` answers 404 and logs the omissio
 """
 
 import logging
+import unicodedata
+from urllib.parse import urlsplit
 
 from flask import abort, current_app, redirect, request, url_for
 from flask_login import current_user
@@ -53,11 +55,37 @@ def login_redirect():
 
 
 def _local_path(url):
-    from urllib.parse import urlsplit
-
+    """The path and query of ``url`` (HTMX's current page), if they make a plain local path."""
     parts = urlsplit(url or "")
     path = parts.path or "/"
-    return path + ("?" + parts.query if parts.query else "")
+    return safe_next(path + ("?" + parts.query if parts.query else ""), None)
+
+
+#: Longer than any page of the portal with its filters.
+MAX_NEXT = 2000
+
+
+def safe_next(target, default="/"):
+    """Return ``target`` if it is a plain path on this site, else ``default``.
+
+    The one judge of every ``next`` the portal follows (sign-in, language switch, the
+    secretariat's forms): a path starting with one ``/``, no scheme or host, no backslash, no
+    blank, control or format character (a newline in a Location header is an error, and a
+    browser reads some of them as a host), at most ``MAX_NEXT`` characters.
+    """
+    if not target or len(target) > MAX_NEXT:
+        return default
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    if any(unicodedata.category(c)[0] in "CZ" for c in target):
+        return default
+    try:
+        parts = urlsplit(target)
+    except ValueError:
+        return default
+    if parts.scheme or parts.netloc:
+        return default
+    return target
 
 
 def check_access():

@@ -7,7 +7,7 @@ import sys
 import click
 from flask.cli import AppGroup
 
-from . import schema
+from . import data_cli, schema
 from .db import database, database_version
 
 db_cli = AppGroup("db", help="The database: upgrade the schema, show versions.")
@@ -280,3 +280,4 @@ def init_app(app):
     app.cli.add_command(db_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(accounts_cli)
+    data_cli.init_app(app, db_cli)

@@ -1,6 +1,8 @@
 """Configuration: defaults here, then ``PORTAL_*`` environment variables, ``DATABASE_URL``
-and ``SECRET_KEY``. ``PORTAL_ENV=production`` refuses to start without a secret key."""
+and ``SECRET_KEY``. ``PORTAL_ENV=production`` refuses to start without a secret key or a data
+key (``PORTAL_DATA_KEY``, which seals passport data: portal/crypto.py)."""
 
+import base64
 import os
 import secrets
 
@@ -21,6 +23,8 @@ DEFAULTS = {
     # Sign-in failures: after LOCKOUT_THRESHOLD failures the account waits LOCKOUT_MINUTES.
     "LOCKOUT_THRESHOLD": 5,
     "LOCKOUT_MINUTES": 15,
+    # A browser that signed in to an account passes that account's lock-out for this long.
+    "DEVICE_COOKIE_DAYS": 90,
     # argon2id cost (OWASP minimum: m=19 MiB, t=2, p=1).
     "ARGON2_TIME_COST": 2,
     "ARGON2_MEMORY_KIB": 19456,
@@ -53,10 +57,14 @@ DEFAULTS = {
     # Trust X-Forwarded-* from this many proxies in front of gunicorn.
     "PROXY_COUNT": 0,
     "LOG_LEVEL": "INFO",
-    # Rendered parts of the delegation's pages kept by each worker (portal/cache.py); 0: none.
+    # Rendered parts of the delegation's pages kept by each worker (portal/performance/cache.py); 0: none.
     "FRAGMENT_CACHE_MB": 8,
-    # Compressed pages kept by each worker (portal/performance.py); 0: none.
+    # Compressed pages kept by each worker (portal/performance/responses.py); 0: none.
     "COMPRESSED_CACHE_MB": 4,
+    # Passport data at rest (portal/crypto.py): base64 of 32 bytes; the previous key(s),
+    # comma-separated, only while ``privacy rotate-key`` runs.
+    "DATA_KEY": "",
+    "DATA_KEY_OLD": "",
 }
 
 
@@ -107,16 +115,30 @@ def load_config(app, test_config=None):
                 "long random value (python3 -c 'import secrets; print(secrets.token_hex(32))')."
             )
         app.config["SECRET_KEY"] = _development_secret(app.instance_path)
+    if not app.config.get("DATA_KEY"):
+        if production:
+            raise ConfigError(
+                "PORTAL_DATA_KEY is not set. In production passport numbers and dates of birth "
+                "are sealed with a key kept outside the database: set PORTAL_DATA_KEY to the "
+                "base64 of 32 random bytes (python3 -c 'import base64, os; "
+                "print(base64.b64encode(os.urandom(32)).decode())'), the same on every host, "
+                "and keep a copy apart from the backups."
+            )
+        app.config["DATA_KEY"] = _development_secret(app.instance_path, "data_key", _new_data_key)
     if app.config["SECURE_COOKIES"] is None:
         app.config["SECURE_COOKIES"] = production
     app.config["SESSION_COOKIE_SECURE"] = bool(app.config["SECURE_COOKIES"])
     app.config["REMEMBER_COOKIE_SECURE"] = bool(app.config["SECURE_COOKIES"])
 
 
-def _development_secret(instance_path):
-    """Return the development secret kept in the instance folder, creating it once."""
+def _new_data_key():
+    return base64.b64encode(secrets.token_bytes(32)).decode("ascii")
+
+
+def _development_secret(instance_path, name="secret_key", make=lambda: secrets.token_hex(32)):
+    """Return the development secret ``name`` kept in the instance folder, creating it once."""
     os.makedirs(instance_path, exist_ok=True)
-    path = os.path.join(instance_path, "secret_key")
+    path = os.path.join(instance_path, name)
     try:
         with open(path, encoding="ascii") as fh:
             secret = fh.read().strip()
@@ -124,7 +146,7 @@ def _development_secret(instance_path):
             return secret
     except FileNotFoundError:
         pass
-    secret = secrets.token_hex(32)
+    secret = make()
     # O_EXCL: two workers starting at once agree on the first one written.
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -29,6 +29,9 @@ SQLITE_PRAGMAS = {
     # Each gunicorn thread keeps its connection (portal/__init__.py), and each connection its
     # own page cache: 4 MB each (8 threads: 32 MB a worker at most); the system caches the file.
     "cache_size": -4000,
+    # Deleted content is overwritten with zeros: a purged or re-sealed passport number leaves no
+    # readable copy in free pages of the file (or of a backup copied from it).
+    "secure_delete": 1,
 }
 
 

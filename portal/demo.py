@@ -45,7 +45,6 @@ def _demo_details(n, nationality, status):
     return {
         "date_of_birth": dt.date(1937 + 11 * n, 1 + n, 2 + n),
         "passport_number": number,
-        "passport_key": number,
         "passport_country": nationality,
         "passport_expiry": dt.date(2009, 3, 31),
         "email": "participant%d@unesco.example" % (n + 1),

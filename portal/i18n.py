@@ -6,7 +6,6 @@ then the browser's ``Accept-Language``, then French.
 
 import os
 import threading
-from urllib.parse import urlsplit
 
 import flask_babel
 from flask import (
@@ -23,7 +22,7 @@ from flask_babel import get_locale
 from flask_login import current_user
 from markupsafe import Markup, escape
 
-from .access import public
+from .access import public, safe_next
 
 LANGUAGES = ("fr", "en", "ar")
 RTL = {"ar"}
@@ -76,18 +75,6 @@ def page_translations():
 
 def text_direction(language=None):
     return "rtl" if (language or current_language()) in RTL else "ltr"
-
-
-def safe_next(target, default="/"):
-    """Return ``target`` if it is a path on this site, else ``default``."""
-    if not target:
-        return default
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return default
-    if "\\" in target:
-        return default
-    return target
 
 
 @bp.route("/language/<code>")

@@ -308,7 +308,7 @@ def refusal(participant, name, actor=None, event=None, offered_only=False, **inp
     whether to offer the action.
     """
     action = ACTIONS[name]
-    if actor is not None and actor.role not in action.who:
+    if actor is not None and getattr(actor, "role", None) not in action.who:
         return Refusal(_l("This action is not yours to take."), "role")
     status = status_of(participant)
     if status not in action.sources:

@@ -26,6 +26,7 @@ from peewee import (
 )
 
 from . import clock
+from .crypto import EncryptedDateField, EncryptedTextField, birth_key, passport_key
 from .db import database
 
 
@@ -259,10 +260,13 @@ class Participant(BaseModel):
     function = CharField(max_length=200, default="")
     is_head = BooleanField(default=False)
     nationality = CharField(max_length=2, default="")
-    date_of_birth = DateField(null=True)
-    passport_number = CharField(max_length=32, default="")
-    #: ``passport_number`` upper-cased without blanks: what duplicates are found by.
-    passport_key = CharField(max_length=32, default="", index=True)
+    #: Sealed in the database (portal/crypto.py), clear here; NULL or "" when there is none.
+    date_of_birth = EncryptedDateField(null=True)
+    passport_number = EncryptedTextField(default="")
+    #: Keyed hashes of the normalized passport number and of the date of birth: what
+    #: duplicates are found by. ``save`` keeps them in step with the values.
+    passport_key = CharField(max_length=64, default="", index=True)
+    birth_key = CharField(max_length=64, default="", index=True)
     passport_country = CharField(max_length=2, default="")
     passport_expiry = DateField(null=True)
     email = CharField(max_length=254, default="")
@@ -288,11 +292,15 @@ class Participant(BaseModel):
         indexes = (
             (("organization", "status"), False),
             (("status", "submitted_at"), False),
-            (("family_name", "given_names", "date_of_birth"), False),
-            # Migration 0005: the secretariat's overview figures, and duplicates by birth date.
+            # Migration 0005: the secretariat's overview figures.
             (("organization", "status", "is_head", "updated_at"), False),
-            (("date_of_birth",), False),
         )
+
+    def save(self, *args, **kwargs):
+        """Save, the lookup keys computed from the values whatever the write path."""
+        self.passport_key = passport_key(self.passport_number)
+        self.birth_key = birth_key(self.date_of_birth)
+        return super().save(*args, **kwargs)
 
     @property
     def full_name(self):

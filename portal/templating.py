@@ -4,9 +4,8 @@ from flask import current_app, g, redirect, render_template, request, session
 from flask_login import current_user
 
 from . import lifecycle
-from .cache import cached
-from .i18n import current_language
 from .models import Event
+from .performance.cache import cached, page_identity
 
 
 def render_block(template_name, block_name, **context):
@@ -22,7 +21,7 @@ def render_page(template_name, block_name=None, status=200, cache_key=None, **co
     """Render the page, or only ``block_name`` when HTMX asked for a fragment.
 
     With ``cache_key`` (what the page's data is: versions, state, page number...), the whole
-    rendering is kept in the fragment cache (portal/cache.py) and reused while the key, the
+    rendering is kept in the fragment cache (portal/performance/cache.py) and reused while the key, the
     language, the address and the signed-in person stay the same; not when a message waits to
     be shown (a flash), and never for anything but a plain GET answered 200.
     """
@@ -49,18 +48,6 @@ def render_page(template_name, block_name=None, status=200, cache_key=None, **co
 
 def _flashes():
     return bool(session.get("_flashes"))
-
-
-def page_identity():
-    """What a page shows besides its data: its language, its address (the language links
-    return to it), and the signed-in person's name and roles (the header; base.html keys its
-    cached header on it too)."""
-    user = current_user
-    if user.is_authenticated:
-        who = (user.id, user.full_name or user.username, user.is_coordinator, user.is_secretariat)
-    else:
-        who = ("anonymous",)
-    return (current_language(), request.full_path, *who)
 
 
 def why_not(participant, action):

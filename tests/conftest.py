@@ -19,6 +19,7 @@ import pytest
 
 from portal import clock as portal_clock
 from portal import create_app, schema
+from portal.crypto import new_key
 from portal.db import database
 from portal.models import MODELS, ROLE_COORDINATOR, Account, Event, Organization, Participant
 from portal.services import passwords
@@ -92,6 +93,7 @@ def app_config(database_url, tmp_path):
     return {
         "TESTING": True,
         "SECRET_KEY": "test-secret-" + secrets.token_hex(8),
+        "DATA_KEY": new_key(),
         "DATABASE_URL": database_url,
         "SMTP_HOST": "",
         **FAST_ARGON2,
@@ -304,6 +306,7 @@ def gunicorn_server(app_config, app, tmp_path):
             **os.environ,
             "DATABASE_URL": app_config["DATABASE_URL"],
             "SECRET_KEY": app_config["SECRET_KEY"],
+            "PORTAL_DATA_KEY": app_config["DATA_KEY"],
             "PORTAL_ARGON2_TIME_COST": str(app_config["ARGON2_TIME_COST"]),
             "PORTAL_ARGON2_MEMORY_KIB": str(app_config["ARGON2_MEMORY_KIB"]),
             "HOST": "127.0.0.1",

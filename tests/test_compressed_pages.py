@@ -1,5 +1,5 @@
 """Pages rendered again are the same bytes, so their compressed form is reused
-(portal/performance.py): a session keeps its signed CSRF token for ten minutes in a worker, and
+(portal/performance/responses.py): a session keeps its signed CSRF token for ten minutes in a worker, and
 compressed bodies are kept per hash of the body and encoding."""
 
 import gzip
@@ -8,7 +8,7 @@ import time
 import brotli
 import time_machine
 
-from portal import performance
+from portal.performance import responses
 from tests.test_delegation_helpers import PASSWORD
 from tests.test_fragment_cache import LIST, TOKEN_RE, sign_in
 
@@ -38,7 +38,7 @@ def test_a_session_keeps_its_signed_token_for_ten_minutes(app, world, make_parti
     with time_machine.travel(time.time(), tick=False) as traveller:
         _, page = fetch(first)
         token = token_of(page)
-        traveller.shift(performance.TOKEN_REUSE_SECONDS - 1)  # a token signed now would differ
+        traveller.shift(responses.TOKEN_REUSE_SECONDS - 1)  # a token signed now would differ
         assert token_of(fetch(first)[1]) == token
         assert token_of(fetch(second)[1]) != token  # each session its own
         traveller.shift(2)

@@ -9,6 +9,7 @@ import pytest
 import time_machine
 from PIL import Image
 
+from portal.crypto import passport_key
 from portal.db import database
 from portal.models import (
     ACCREDITED,
@@ -182,7 +183,7 @@ def test_complete_participant_submitted_plain(signed_in, world):
     (p,) = rows(signed_in.application)
     assert p.status == SUBMITTED
     assert p.mobile == "+21671234567"  # E.164
-    assert p.passport_key == "P1234567"
+    assert p.passport_key == passport_key("P1234567") != "P1234567"  # keyed, not clear
     page = signed_in.get("/delegation/participants").get_data(as_text=True)
     assert "submitted for accreditation" in page
     assert "•••567" in page and "P1234567" not in page  # masked in the list

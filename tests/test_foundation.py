@@ -1,6 +1,7 @@
 """The foundation: configuration, database engines, migrations, health, error pages, demo."""
 
 import concurrent.futures
+import datetime as dt
 import os
 import urllib.parse
 import urllib.request
@@ -10,6 +11,7 @@ import pytest
 
 from portal import create_app, schema
 from portal.config import ConfigError
+from portal.crypto import birth_key, passport_key
 from portal.db import database, make_database, sqlite_version
 from portal.models import Account, AuditLog, Organization, Participant
 
@@ -94,15 +96,21 @@ def test_migration_upgrades_a_first_version_database_without_losing_rows(app_con
         db.execute_sql("CREATE SCHEMA public")
     assert schema.upgrade(db, target="0001_initial") == ["0001_initial"]
     database.initialize(db)
-    # Participant has not changed since 0001; Event has (0002), Organization too (0006).
+    # Event has changed since 0001 (0002), Organization too (0006), Participant too (0008).
     db.execute_sql(
         "INSERT INTO organization (code, name_en, name_fr, acronym, category, created_at, "
         "updated_at) VALUES ('OIF', 'Francophonie', 'Organisation internationale de la "
         "Francophonie', 'OIF', 'IGO', '2005-08-01 10:00:00', '2005-08-01 10:00:00')"
     )
     org_id = db.execute_sql("SELECT id FROM organization").fetchone()[0]
-    Participant.create(
-        organization=org_id, family_name="NDIAYE", given_names="Aminata", is_head=True
+    db.execute_sql(
+        "INSERT INTO participant (organization_id, status, courtesy_title, family_name, "
+        "given_names, family_name_original, given_names_original, gender, function, is_head, "
+        "nationality, date_of_birth, passport_number, passport_key, passport_country, email, "
+        "mobile, visa_place, special_needs, rejection_code, rejection_text, version, "
+        "created_at, updated_at) VALUES (%d, 'draft', 'ms', 'NDIAYE', 'Aminata', '', '', 'f', "
+        "'', %s, 'SN', '1961-04-02', 'A 0412345', 'A0412345', 'SN', '', '', '', '', '', '', 1, "
+        "'2005-08-01 10:00:00', '2005-08-01 10:00:00')" % (org_id, "TRUE" if USE_POSTGRES else "1")
     )
     db.execute_sql(
         "INSERT INTO event (name_en, name_fr, name_ar, venue_en, venue_fr, venue_ar, starts_on, "
@@ -115,11 +123,19 @@ def test_migration_upgrades_a_first_version_database_without_losing_rows(app_con
     assert applied == every[1:] and "0002_password_links_and_digests" in applied
     assert schema.upgrade(db) == []
     assert Organization.get().name_fr == "Organisation internationale de la Francophonie"
-    assert Organization.get().data_version == 0
+    assert Organization.get().data_version == 1  # 0008 rewrote its participant's row
     Participant.create(organization=org_id, family_name="SOW", given_names="Awa")
-    assert Organization.get().data_version == 1  # the triggers are in place
-    person = Participant.get()
+    assert Organization.get().data_version == 2  # the triggers are in place
+    person = Participant.get(Participant.family_name == "NDIAYE")
     assert (person.family_name, person.given_names, person.is_head) == ("NDIAYE", "Aminata", True)
+    # 0008 sealed the passport data and keyed the lookups.
+    assert (person.passport_number, person.date_of_birth) == ("A 0412345", dt.date(1961, 4, 2))
+    assert person.passport_key == passport_key("a0412345") != "A0412345"
+    assert person.birth_key == birth_key(dt.date(1961, 4, 2))
+    sealed = db.execute_sql(
+        "SELECT passport_number, date_of_birth FROM participant WHERE id = %d" % person.id
+    ).fetchone()
+    assert "0412345" not in sealed[0] and "1961" not in sealed[1]
     from portal.models import Event
 
     event = Event.get()

@@ -1,4 +1,4 @@
-"""The fragment cache (portal/cache.py) and the delegation versions it is keyed on: a cached part
+"""The fragment cache (portal/performance/cache.py) and the delegation versions it is keyed on: a cached part
 is reused only while nothing it shows has changed, for one organization and one language, and
 every page carries its own session's CSRF token."""
 
@@ -8,9 +8,9 @@ import sys
 import pytest
 from jinja2 import UndefinedError
 
-from portal.cache import CSRF_SLOT, LRUCache
 from portal.db import database
 from portal.models import ROLE_SECRETARIAT, SUBMITTED, Organization, Participant, Photo
+from portal.performance.cache import CSRF_SLOT, LRUCache
 from portal.services import participants as participant_service
 from tests.test_delegation_helpers import PASSWORD
 
@@ -109,8 +109,8 @@ def test_list_reused_until_the_delegation_changes_whoever_changes_it(
     assert "ALPHA" in get(client)
     assert cache(app).hits > hits  # the second page came from the cache
     # A change made outside the coordinator's pages (the secretariat's decision) shows at once.
+    reviewer = make_account("reviewer", role=ROLE_SECRETARIAT)
     with app.test_request_context(), database.connection_context():
-        reviewer = make_account("reviewer", role=ROLE_SECRETARIAT)
         participant_service.take("accredit", p.id, reviewer)
     page = get(client)
     assert re.search(r'<tr id="p-%d" class="st-accredited"' % p.id, page)

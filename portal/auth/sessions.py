@@ -13,7 +13,7 @@ from .. import clock
 from ..access import login_redirect
 from ..extensions import login_manager
 from ..models import Account, Event, Organization
-from ..prepared import prepared
+from ..performance.prepared import prepared
 
 
 def init_app(app):
@@ -31,7 +31,7 @@ def init_app(app):
 
 _FirstEvent = Event.alias("first_event")
 
-# Runs on every request: its SQL is built once (see portal/prepared.py). The organization and
+# Runs on every request: its SQL is built once (see portal/performance/prepared.py). The organization and
 # the event come in the same query, as ``account.organization`` and ``account.current_event``:
 # every coordinator's page shows them (two round trips fewer).
 _account_by_id = prepared(

@@ -4,8 +4,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, request, url_f
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 
-from ..access import public, secretariat_only, signed_in
-from ..i18n import safe_next
+from ..access import public, safe_next, secretariat_only, signed_in
 from ..models import Account
 from ..services import DomainError, accounts
 from ..services.passwords import MAX_LENGTH, MIN_LENGTH
@@ -36,13 +35,17 @@ def login():
     retry_after = None
     if form.validate_on_submit():
         try:
-            account = accounts.authenticate(form.username.data, form.password.data)
+            account = accounts.authenticate(
+                form.username.data,
+                form.password.data,
+                device_cookie=request.cookies.get(accounts.DEVICE_COOKIE),
+            )
         except accounts.SignInError as exc:
             error = exc.message
             retry_after = exc.retry_after
         else:
             sessions.start(account)
-            return see_other(next_url or url_for("home"))
+            return _with_device_cookie(see_other(next_url or url_for("home")), account)
     status = 422 if request.method == "POST" else 200
     response = render_page(
         "auth/login.html", "form", status=status, form=form, error=error, next=next_url
@@ -50,6 +53,21 @@ def login():
     if retry_after:
         response.headers["Retry-After"] = str(retry_after)
     return _no_store(response)
+
+
+def _with_device_cookie(response, account):
+    """Remember this browser for the account: it will pass the account's lock-out. Sent only
+    to the sign-in page, so it costs nothing on the other pages."""
+    response.set_cookie(
+        accounts.DEVICE_COOKIE,
+        accounts.issue_device_cookie(account),
+        max_age=int(current_app.config["DEVICE_COOKIE_DAYS"]) * 86400,
+        path=url_for("auth.login"),
+        secure=bool(current_app.config["SESSION_COOKIE_SECURE"]),
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
 
 
 @bp.route("/logout", methods=["POST"])

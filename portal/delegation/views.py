@@ -30,7 +30,8 @@ from ..access import coordinator_only, login_redirect, signed_in
 from ..errors import render_error
 from ..i18n import current_language
 from ..models import STATUSES, Event, Organization, Photo
-from ..prepared import prepared
+from ..params import MAX_PAGE, bounded_int, page_arg
+from ..performance.prepared import prepared
 from ..services import DomainError, NotFound, idempotency, participants, pending_photos
 from ..services.countries import countries, country_name
 from ..services.photos import PhotoError
@@ -47,7 +48,7 @@ def _account():
     return current_user._get_current_object()
 
 
-# Run on every delegation page: their SQL is built once (portal/prepared.py).
+# Run on every delegation page: their SQL is built once (portal/performance/prepared.py).
 _first_event = prepared(lambda: Event.select().order_by(Event.id).limit(1))
 _organization_by_id = prepared(
     lambda organization_id: Organization.select().where(Organization.id == organization_id).limit(1)
@@ -114,7 +115,7 @@ def dashboard():
 @coordinator_only
 def participant_list():
     """List the delegation, a page at a time."""
-    requested = request.args.get("page", 1, type=int)
+    requested = page_arg()
     account = _account()
     context = _context()
     return render_page(
@@ -145,10 +146,8 @@ def row_version(p, state):
 def _list_page():
     """The page of the list the coordinator is looking at (HTMX's ``HX-Current-URL``)."""
     url = urlsplit(request.headers.get("HX-Current-URL", ""))
-    try:
-        return max(1, int(parse_qs(url.query).get("page", ["1"])[0]))
-    except ValueError:
-        return 1
+    page = parse_qs(url.query).get("page", ["1"])[0]
+    return bounded_int(page, 1, MAX_PAGE) or 1
 
 
 def _shown_rows():
@@ -355,8 +354,8 @@ def _chosen_photo(form):
     upload = form.photo.data
     if upload and getattr(upload, "filename", None) is not None:
         data = upload.read(current_app.config["MAX_PHOTO_BYTES"] + 1)
-        if data:
-            return process_photo(data, current_app.config["MAX_PHOTO_BYTES"]), None, True
+        # A chosen file with nothing in it is refused ("The file is empty"), never skipped.
+        return process_photo(data, current_app.config["MAX_PHOTO_BYTES"]), None, True
     if form.keeps_pending_photo():
         row = pending_photos.find(form.submission_key.data, _account())
         if row is not None:

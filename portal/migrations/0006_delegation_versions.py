@@ -1,5 +1,6 @@
 """A version number per delegation, raised by the database itself whenever one of its
-participants or their photos changes: the key of the pages' fragment cache (portal/cache.py).
+participants or their photos changes: the key of the pages' fragment cache
+(portal/performance/cache.py).
 
 Triggers rather than application code, so that no write path can forget it (the secretariat's
 decisions, imports, the command line, a repair by hand): the version moves in the same

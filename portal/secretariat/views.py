@@ -38,10 +38,10 @@ from ..models import (
     Participant,
     Photo,
 )
+from ..params import MAX_PAGE, bounded_int, int_arg, page_arg
 from ..services import DomainError, decisions, exports, listings, mail, prepcom
 from ..services.accounts import (
     LOCK,
-    PasswordLinkMailError,
     issue_password_link,
     set_account_access,
 )
@@ -65,10 +65,7 @@ def _actor():
 
 
 def _page():
-    try:
-        return max(1, int(request.args.get("page", 1)))
-    except ValueError:
-        return 1
+    return page_arg()
 
 
 def _event():
@@ -146,14 +143,16 @@ def overview():
 
 
 def _queue_context(args=None):
-    """The queue as ``args`` (filters and page; the request's own by default) select it."""
-    args = request.args if args is None else args
-    organization_id = args.get("organization", type=int)
+    """The queue as the request's query selects it, or as ``args`` do: the filters and page of
+    the screen an answer changes in place (from a header: read leniently)."""
+    if args is None:
+        args = request.args
+        organization_id = int_arg("organization")
+        page = _page()
+    else:
+        organization_id = bounded_int(args.get("organization"))
+        page = bounded_int(args.get("page"), 1, MAX_PAGE) or 1
     text = args.get("q", "")[:100]
-    try:
-        page = max(1, int(args.get("page", 1)))
-    except ValueError:
-        page = 1
     participants, total = listings.queue(page, organization_id, text)
     return {
         "participants": participants,
@@ -186,8 +185,9 @@ def _parse_items(values):
     items = []
     for value in values:
         participant_id, _sep, version = value.partition(":")
-        if participant_id.isdigit():
-            items.append((int(participant_id), int(version) if version.isdigit() else None))
+        participant_id = bounded_int(participant_id, 1)
+        if participant_id is not None:
+            items.append((participant_id, bounded_int(version)))
     return items
 
 
@@ -529,9 +529,6 @@ def _send_link(account, send_email):
     """Issue a one-time password link; tell the reviewer what happened. Return the URL."""
     try:
         url = issue_password_link(account, _actor(), send_email=send_email)
-    except PasswordLinkMailError as error:
-        flash(error.message, "error")
-        return error.url
     except DomainError as error:
         flash(error.message, "error")
         return None
@@ -567,7 +564,7 @@ def accounts_import():
 
 def _export_filters():
     organization = None
-    organization_id = request.args.get("organization", type=int)
+    organization_id = int_arg("organization")
     if organization_id:
         organization = _organization_or_404(organization_id)
     status = request.args.get("status", "")
@@ -641,7 +638,7 @@ def audit():
     rows, total = listings.audit_log(
         action=request.args.get("action", ""),
         username=request.args.get("account", "")[:150],
-        organization_id=request.args.get("organization", type=int),
+        organization_id=int_arg("organization"),
         since=_date_arg("since"),
         until=_date_arg("until"),
         page=page,

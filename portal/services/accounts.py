@@ -21,10 +21,12 @@ import hmac
 import json
 import logging
 import secrets
+import unicodedata
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext as _ln
+from itsdangerous import BadData, URLSafeSerializer
 
 from ..db import database
 from ..models import (
@@ -37,7 +39,7 @@ from ..models import (
     new_token,
     utcnow,
 )
-from . import DomainError, audit, mail, passwords
+from . import DomainError, audit, mail, passwords, usernames
 
 log = logging.getLogger(__name__)
 
@@ -52,15 +54,6 @@ class SignInError(DomainError):
         super().__init__(message)
         #: Seconds until the account may try again, when it is locked.
         self.retry_after = retry_after
-
-
-class PasswordLinkMailError(DomainError):
-    """No longer raised: the e-mail is queued in the outbox with the link, and a mail server
-    that is down delays it without failing the request. Kept while callers still catch it."""
-
-    def __init__(self, message, url):
-        super().__init__(message)
-        self.url = url
 
 
 def find_account(username):
@@ -131,14 +124,102 @@ def _phantom_locked_until(digest, now):
     return until if until > now else None
 
 
-def authenticate(username, password):
+# -- Device cookies -----------------------------------------------------------------------------
+#
+# Anyone who knows a username can lock its account with a few wrong passwords. A browser that
+# has already signed in to an account gets a device cookie (OWASP's "device cookie"): signed
+# with the app's secret, naming the account, with an expiry. Presenting it, the browser is not
+# held by the account's lock-out; its own failures are counted for that device alone (in the
+# audit log, as the lock-outs of unknown usernames are) and can lock that device out.
+
+DEVICE_COOKIE = "portal_device"
+_DEVICE_SALT = "portal.device-cookie"
+#: The device's latest sign-in rows read to count its failures (far past a day's lock-out).
+DEVICE_HISTORY = 500
+
+
+def _device_serializer():
+    return URLSafeSerializer(str(current_app.config["SECRET_KEY"]), salt=_DEVICE_SALT)
+
+
+def issue_device_cookie(account, now=None):
+    """Return the value of a new device cookie for ``account`` (set at a successful sign-in)."""
+    now = now or utcnow()
+    days = int(current_app.config["DEVICE_COOKIE_DAYS"])
+    expires = now + dt.timedelta(days=days)
+    payload = {"a": account.id, "e": int(expires.timestamp()), "d": secrets.token_hex(12)}
+    return _device_serializer().dumps(payload)
+
+
+def device_of(value, account, now):
+    """Return the device id in ``value`` if it is a valid, unexpired device cookie for
+    ``account``; None otherwise (forged, expired, or another account's)."""
+    if not value or len(value) > 200 or account is None:
+        return None
+    try:
+        payload = _device_serializer().loads(value)
+    except BadData:
+        return None
+    if not isinstance(payload, dict) or payload.get("a") != account.id:
+        return None
+    expires = payload.get("e")
+    if not isinstance(expires, int) or expires <= int(now.timestamp()):
+        return None
+    device = payload.get("d")
+    return device if isinstance(device, str) and len(device) == 24 else None
+
+
+def _device_details(device):
+    return json.dumps({"device": device})
+
+
+def _device_locked_until(account, device, now):
+    """The lock-out the device's own failures since its last success earn (same rules)."""
+    rows = (
+        AuditLog.select(AuditLog.id, AuditLog.action, AuditLog.at)
+        .where(
+            (AuditLog.account == account.id)
+            & AuditLog.action.in_(("signin.device_failed", "signin.device_ok"))
+            & (AuditLog.details == _device_details(device))
+        )
+        .order_by(AuditLog.id.desc())
+        .limit(DEVICE_HISTORY)
+    )
+    failures, last = 0, None
+    for _id, action, at in rows.tuples():
+        if action == "signin.device_ok":
+            break
+        failures += 1
+        last = last or at
+    minutes = _lock_minutes(failures)
+    if not minutes:
+        return None
+    until = last + dt.timedelta(minutes=minutes)
+    return until if until > now else None
+
+
+def _record_device(account, device, action, now):
+    with database.atomic():
+        AuditLog.create(
+            at=now,
+            account=account.id,
+            actor=account.username,
+            action=action,
+            details=_device_details(device),
+            address=audit.client_address(),
+        )
+
+
+def authenticate(username, password, device_cookie=None, now=None):
     """Return the account if ``password`` is right and the account may sign in now.
 
     Raises SignInError with a message that reveals nothing about whether the username exists,
-    except to someone who also knows the password (see the module's docstring).
+    except to someone who also knows the password (see the module's docstring). A valid device
+    cookie for the account (``issue_device_cookie``) passes the account's lock-out; the
+    device's own failures are counted apart. ``now``: the clock (``utcnow()`` by default).
     """
     account = find_account(username)
-    now = utcnow()
+    now = now or utcnow()
     if account is None:
         digest = _username_digest(Account.key(username))
         until = _phantom_locked_until(digest, now)
@@ -153,25 +234,34 @@ def authenticate(username, password):
         if until is not None:
             raise _locked_error(until, now)
         raise SignInError(GENERIC_FAILURE)
-    if account.locked_until and account.locked_until > now:
+    device = device_of(device_cookie, account, now)
+    if device is not None:
+        until = _device_locked_until(account, device, now)
+    else:
+        until = (
+            account.locked_until if account.locked_until and account.locked_until > now else None
+        )
+    if until is not None:
         passwords.burn_time(password)
         with database.atomic():
-            audit.record("signin.refused", account=account, locked=True)
-        raise _locked_error(account.locked_until, now)
+            audit.record("signin.refused", account=account, locked=True, device=bool(device))
+        raise _locked_error(until, now)
     # Costs one argon2 check at least, whatever the scheme, "none" included.
     if not passwords.verify(account.password_scheme, account.password_hash, password):
-        _record_failure(account, now)
+        if device is not None:
+            _record_device(account, device, "signin.device_failed", now)
+        else:
+            _record_failure(account, now)
         raise SignInError(GENERIC_FAILURE)
     if not account.is_active:
         with database.atomic():
             audit.record("signin.inactive", account=account)
         raise SignInError(_l("This account may not sign in. Please contact the ITU secretariat."))
     with database.atomic():
-        updates = {
-            Account.failed_logins: 0,
-            Account.locked_until: None,
-            Account.last_login_at: now,
-        }
+        updates = {Account.last_login_at: now}
+        # A device passing a lock-out leaves it to hold for everyone else.
+        if not (account.locked_until and account.locked_until > now):
+            updates.update({Account.failed_logins: 0, Account.locked_until: None})
         old_scheme = account.password_scheme
         rehash = passwords.needs_rehash(account.password_scheme, account.password_hash)
         if rehash:
@@ -183,7 +273,11 @@ def authenticate(username, password):
         if rehash:
             query = query.where(Account.password_hash == account.password_hash)
         query.execute()
-        audit.record("signin", account=account, scheme=old_scheme, rehashed=rehash)
+        audit.record(
+            "signin", account=account, scheme=old_scheme, rehashed=rehash, device=bool(device)
+        )
+    if device is not None:
+        _record_device(account, device, "signin.device_ok", now)
     return Account.get_by_id(account.id)
 
 
@@ -361,16 +455,20 @@ def set_password_with_link(token, new_password):
 
 def create_secretariat(username, password, given_name="", family_name="", email=""):
     """Create a secretariat account with an argon2id password."""
-    if not Account.key(username):
-        raise DomainError(_l("The username is empty."))
+    problem = usernames.username_problem(username)
+    if problem:
+        raise DomainError(problem)
+    username = unicodedata.normalize("NFC", username.strip())
     if find_account(username):
         raise DomainError(_l("An account with this username exists already."))
     problem = passwords.password_problem(password, username)
     if problem:
         raise DomainError(problem)
     with database.atomic():
+        usernames.lock_account_creation()
+        _refuse_look_alike(username)
         account = Account.create(
-            username=username.strip(),
+            username=username,
             username_key=Account.key(username),
             password_hash=passwords.hash_password(password),
             password_scheme=passwords.ARGON2,
@@ -383,6 +481,21 @@ def create_secretariat(username, password, given_name="", family_name="", email=
         )
         audit.record("account.create", account=None, obj=account, role=ROLE_SECRETARIAT)
     return account
+
+
+def _refuse_look_alike(username, field=None):
+    """Raise if ``username`` looks like an existing one (call under lock_account_creation)."""
+    if Account.select().where(Account.username_key == Account.key(username)).exists():
+        raise DomainError(_l("An account with this username exists already."), field=field)
+    twin = usernames.look_alike(username)
+    if twin is not None:
+        raise DomainError(
+            _l(
+                "This username looks like an existing one (%(username)s): choose another.",
+                username=twin,
+            ),
+            field=field,
+        )
 
 
 # -- Administration by the secretariat -----------------------------------------------------------
@@ -422,18 +535,19 @@ def set_account_access(actor, account_id, action):
 
 def add_coordinator(actor, organization_id, username, given_name, family_name, email, language):
     """Create a coordinator account (no password yet: send it a one-time link)."""
-    key = Account.key(username)
-    if not key:
-        raise DomainError(_l("The username is empty."), field="username")
+    problem = usernames.username_problem(username)
+    if problem:
+        raise DomainError(problem, field="username")
+    username = unicodedata.normalize("NFC", username.strip())
     with database.atomic():
         organization = Organization.get_or_none(Organization.id == organization_id)
         if organization is None:
             raise DomainError(_l("Choose an organization."), field="organization")
-        if Account.select().where(Account.username_key == key).exists():
-            raise DomainError(_l("An account with this username exists already."), field="username")
+        usernames.lock_account_creation()
+        _refuse_look_alike(username, field="username")
         account = Account.create(
-            username=username.strip(),
-            username_key=key,
+            username=username,
+            username_key=Account.key(username),
             role=ROLE_COORDINATOR,
             organization=organization,
             given_name=given_name.strip(),

@@ -13,6 +13,8 @@ SECRET_KEYS = {
     "prepcom_hash",
     "passport_number",
     "passport_key",
+    "date_of_birth",
+    "birth_key",
     "token",
 }
 

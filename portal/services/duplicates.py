@@ -1,6 +1,7 @@
 """Duplicates across delegations: the same passport, or the same names and date of birth, in
 another organization's delegation."""
 
+from ..crypto import birth_key
 from ..models import WITHDRAWN, Organization, Participant
 
 
@@ -16,14 +17,14 @@ def duplicates_for(participants):
     """
     participants = list(participants)
     keys = {p.passport_key for p in participants if p.passport_key}
-    births = {p.date_of_birth for p in participants if p.date_of_birth}
+    births = {birth_key(p.date_of_birth) for p in participants if p.date_of_birth}
     if not keys and not births:
         return {}
     condition = None
     if keys:
         condition = Participant.passport_key.in_(sorted(keys))
     if births:
-        by_birth = Participant.date_of_birth.in_(sorted(births))
+        by_birth = Participant.birth_key.in_(sorted(births))
         condition = by_birth if condition is None else (condition | by_birth)
     others = list(
         Participant.select(

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from peewee import JOIN, SQL, Case, fn
 
+from ..crypto import passport_key
 from ..db import is_sqlite
 from ..models import (
     CATEGORIES,
@@ -20,7 +21,6 @@ from ..models import (
     Photo,
 )
 from .duplicates import duplicates_for
-from .participants import passport_key
 
 PAGE_SIZE = 50
 #: The queue shows more per participant: fewer at a time keep its pages light on slow links.

@@ -12,9 +12,11 @@ from flask_babel import lazy_gettext as _l
 from peewee import JOIN, Case, fn
 
 from .. import lifecycle
+from ..crypto import birth_key, passport_key
 from ..db import database, is_sqlite
 from ..lifecycle import ACTIONS, BADGE_FIELDS, GONE
 from ..models import (
+    ACCREDITED,
     DRAFT,
     REJECTED,
     SUBMITTED,
@@ -24,7 +26,7 @@ from ..models import (
     Photo,
     utcnow,
 )
-from ..prepared import prepared
+from ..performance.prepared import prepared
 from . import Conflict, DomainError, NotFound, audit, idempotency, notifications
 
 # -- Scope: the one place that decides which participants an account may reach --------------
@@ -140,7 +142,7 @@ def _apply(participant, name, actor, **inputs):
         participant.is_head = False
     if participant.status == SUBMITTED and old != SUBMITTED:
         participant.submitted_at = now
-    if name in ("accredit", "reject"):
+    if action.target in (ACCREDITED, REJECTED):
         participant.decided_by = actor
         participant.decided_at = now
     if participant.status == REJECTED:
@@ -225,11 +227,6 @@ EDITABLE = (
 )
 
 
-def passport_key(number):
-    """Return ``number`` upper-cased without blanks or dashes: what duplicates match on."""
-    return "".join(c for c in (number or "").upper() if c.isalnum())
-
-
 def _name_key(value):
     return " ".join((value or "").casefold().split())
 
@@ -251,7 +248,7 @@ def find_duplicate(organization_id, values, exclude_id=None):
     family = _name_key(values.get("family_name"))
     given = _name_key(values.get("given_names"))
     if dob and family:
-        for other in query.where(Participant.date_of_birth == dob).order_by(Participant.id):
+        for other in query.where(Participant.birth_key == birth_key(dob)).order_by(Participant.id):
             if _name_key(other.family_name) == family and _name_key(other.given_names) == given:
                 return other
     return None
@@ -399,7 +396,7 @@ _ANNOUNCE = {
 class Summary(dict):
     """The delegation's figures, each worked out when a page first asks for it: ``counts``
     (per status), ``total``, ``head``, and ``missing``. A page served from the fragment cache
-    (portal/cache.py) asks for none of them and runs none of their queries."""
+    (portal/performance/cache.py) asks for none of them and runs none of their queries."""
 
     def __init__(self, account, version=None):
         super().__init__()
@@ -434,7 +431,7 @@ class _Coordinator:
 
 def _per_organization(build):
     """Return ``run(account, *values)``: ``build(scope, *values)`` with its SQL built once for
-    coordinators (portal/prepared.py), or built every time for other accounts."""
+    coordinators (portal/performance/prepared.py), or built every time for other accounts."""
     query = prepared(
         lambda organization_id, *values: build(
             participants_for(_Coordinator(organization_id)), *values

@@ -16,6 +16,7 @@ import hmac
 import os
 import re
 import threading
+import unicodedata
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -180,16 +181,40 @@ def common_passwords():
         )
 
 
+#: Letters that draw nothing (Hangul fillers, the braille blank): as invisible as a space.
+BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+
+
+def _visible(char):
+    return unicodedata.category(char)[0] not in "CZ" and char not in BLANK_LETTERS
+
+
 def password_problem(password, username=""):
-    """Return a translated reason why ``password`` may not be chosen, or None if it may."""
+    """Return a translated reason why ``password`` may not be chosen, or None if it may.
+
+    Spaces inside a password are welcome (NIST SP 800-63B), emptiness is not: a password of
+    blanks, zero-width or other invisible characters is refused, and so is any control
+    character (a NUL, a tab, a line break), which no keyboard types into a password field.
+    The password is stored as typed; the checks read it NFC-normalized.
+    """
     password = password or ""
     if len(password) < MIN_LENGTH:
         return _l("The password must have at least %(min)s characters.", min=MIN_LENGTH)
     if len(password) > MAX_LENGTH:
         return _l("The password may have at most %(max)s characters.", max=MAX_LENGTH)
-    folded = password.strip().casefold()
-    if username and folded == (username or "").strip().casefold():
+    normalized = unicodedata.normalize("NFC", password)
+    if any(unicodedata.category(c) == "Cc" for c in normalized):
+        return _l(
+            "The password may not contain control characters (such as a tab or a line break)."
+        )
+    if not any(_visible(c) for c in normalized):
+        return _l("The password may not be made only of spaces or invisible characters.")
+    folded = normalized.strip().casefold()
+    name = unicodedata.normalize("NFC", username or "").strip().casefold()
+    if name and folded == name:
         return _l("The password must not be the username.")
+    if name and folded.strip("0123456789") == name:
+        return _l("The password must not be the username with digits added.")
     if folded in common_passwords():
         return _l("This password is one of the most common ones. Please choose another.")
     return None

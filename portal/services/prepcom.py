@@ -11,7 +11,7 @@ from wtforms.validators import Email, ValidationError
 
 from ..db import database
 from ..models import CATEGORIES, ROLE_COORDINATOR, Account, Organization, new_token, utcnow
-from . import audit, passwords
+from . import audit, passwords, usernames
 
 log = logging.getLogger(__name__)
 
@@ -174,6 +174,7 @@ def validate(rows):
         .where(Account.role != ROLE_COORDINATOR)
         .tuples()
     }
+    existing, similar = _confusable_keys()
     for line, row in rows:
         problems = []
         key = Account.key(row.get("username"))
@@ -185,6 +186,12 @@ def validate(rows):
             seen[key] = line
         if key in secretariat:
             problems.append(_l("username belongs to a secretariat account"))
+        if key and usernames.username_problem(row.get("username")):
+            problems.append(_l("username has spaces, control characters or invisible ones"))
+        elif key:
+            twin = _look_alike(key, row.get("username"), existing, similar)
+            if twin:
+                problems.append(_l("username looks like %(username)s", username=twin))
         if passwords.scheme_of(row.get("password_hash")) in (None, passwords.ARGON2):
             problems.append(_l("unknown password hash scheme"))
         for column in ("org_code", "org_name_en", "org_name_fr"):
@@ -223,6 +230,24 @@ def validate(rows):
         if problems:
             errors.append(RowError(line, "; ".join(str(p) for p in problems)))
     return errors
+
+
+def _confusable_keys():
+    """Map each existing account's confusable key to its (username key, username)."""
+    existing, similar = {}, {}
+    for username, key in Account.select(Account.username, Account.username_key).tuples():
+        existing[key] = username
+        similar[usernames.confusable_key(username)] = (key, username)
+    return existing, similar
+
+
+def _look_alike(key, username, existing, similar):
+    """Return the account or earlier row that ``username`` looks like (an account of the same
+    username is the same account, updated); remember this row for the rows after it."""
+    if key in existing:
+        return None
+    other = similar.setdefault(usernames.confusable_key(username), (key, username))
+    return other[1] if other[0] != key else None
 
 
 class _Value:

@@ -11,12 +11,24 @@ among the SQL parameters, and from then on only swaps in the real values::
 The query must depend on its arguments only through the values it compares (no ``if`` on an
 argument inside the builder). When a stand-in cannot be found among the parameters (a field
 that transforms its value), the query is simply built for every call, as peewee would.
+
+Measured (``bench/inprocess.py --compare prepared``, SQLite, a shared machine at a load of 6 to
+8): a cached dashboard 1.14 ms against 3.29 with peewee building each query, the list 1.50
+against 3.18; the first view after a change gains as much or more (the figures' queries). Of
+the signed-in account's query alone (0.36 ms prepared, 3.45 built), reusing the column
+mapping is 0.26 ms.
+
+It reaches into peewee (4.5): ``query._get_cursor_wrapper(cursor)`` makes the rows, and the
+attributes ``initialize()`` sets are kept and copied; tests/test_prepared.py fails when either
+changes. Public API alone (``query.sql()``, ``database.execute_sql``, then ``Model(**values)``
+per model) gains as much for one hand-written query, but making rows for any query (joins,
+tuples, computed columns) would copy peewee's row making.
 """
 
 import itertools
 import threading
 
-from .db import database
+from ..db import database
 
 _counter = itertools.count(1)
 
