@@ -62,7 +62,11 @@ def test_errors_focus_the_summary_and_the_photo_is_kept(app, phone, demo_server,
     assert page.locator("#email").is_visible()
 
     # The photo is kept: shown, and its file input hidden while "Keep" is ticked.
-    assert page.locator(".kept img").evaluate("img => img.complete && img.naturalWidth") == 60
+    page.wait_for_function(
+        "() => { const img = document.querySelector('.kept img');"
+        " return img && img.complete && img.naturalWidth > 0; }"
+    )
+    assert page.locator(".kept img").evaluate("img => img.naturalWidth") == 60
     assert not _shown(page, "#photo")
     page.check("#photo_choice-1")
     assert _shown(page, "#photo")
