@@ -1,4 +1,4 @@
-"""Operators' commands: ``flask --app portal db|demo|accounts|notifications|mail ...``."""
+"""Operators' commands: ``flask --app portal db|demo|accounts|notifications|mail|photos ...``."""
 
 import logging
 import os
@@ -259,7 +259,22 @@ def mail_retry():
     click.echo("%d failed messages queued again" % number)
 
 
+photos_cli = AppGroup("photos", help="Badge photos.")
+
+
+@photos_cli.command("purge-pending")
+def photos_purge_pending():
+    """Delete the photos kept from forms that could not be saved, once nobody came back for
+    them for a day (run it daily, e.g. from cron; saving a form also purges them)."""
+    from .services import pending_photos
+
+    with database.connection_context(), database.atomic():
+        number = pending_photos.purge()
+    click.echo("%d pending photos purged" % number)
+
+
 def init_app(app):
+    app.cli.add_command(photos_cli)
     app.cli.add_command(mail_cli)
     app.cli.add_command(notifications_cli)
     app.cli.add_command(db_cli)

@@ -396,6 +396,21 @@ class Photo(BaseModel):
     created_at = DateTimeField(default=utcnow)
 
 
+class PendingPhoto(BaseModel):
+    """A badge photo sent with a form that could not be saved, kept against the form's one-time
+    submission key so the corrected form need not send it again (a minute on 2G); taken when the
+    form is saved, purged after a day (portal/services/pending_photos.py)."""
+
+    key = CharField(max_length=64, primary_key=True)
+    account = ForeignKeyField(Account, backref="+", on_delete="CASCADE")
+    data = BlobField()
+    thumbnail = BlobField()
+    width = IntegerField()
+    height = IntegerField()
+    digest = CharField(max_length=64)
+    created_at = DateTimeField(default=utcnow, index=True)
+
+
 class AuditLog(BaseModel):
     id = AutoField()
     at = DateTimeField(default=utcnow, index=True)
@@ -497,6 +512,7 @@ MODELS = [
     Event,
     Participant,
     Photo,
+    PendingPhoto,
     AuditLog,
     SubmissionKey,
     PasswordLink,

@@ -31,6 +31,7 @@ from tests.test_delegation_helpers import (
     jpeg,
     open_form,
     post_form,
+    shown_rows,
 )
 
 
@@ -170,9 +171,9 @@ def test_invalid_input_returns_422_with_messages_next_to_fields_and_values_kept(
     assert 'id="mobile-error"' in html and "international form" in html
     assert 'id="passport_expiry-error"' in html and "after the summit" in html
     assert 'id="departure_date-error"' in html and "before the arrival" in html
-    # What was typed is still there; the photo (a browser never shows it again) is asked for.
+    # What was typed is still there; the photo (a browser never shows it again) is kept.
     assert 'value="Müller 3"' in html and "Wheelchair access" in html
-    assert "The photo was not saved: choose it again" in html
+    assert "/delegation/photos/kept/" in html and "Keep this photo" in html
     assert rows(signed_in.application) == []
 
 
@@ -216,8 +217,9 @@ def test_htmx_add_form_fragment_and_saved_row_with_counts(signed_in):
     body = response.get_data(as_text=True)
     assert response.status_code == 200
     (p,) = rows(signed_in.application)
-    assert '<hx-partial hx-target="#plist-body" hx-swap="afterbegin"><tr id="p-%d"' % p.id in body
-    assert 'id="p-%d"' % p.id in body
+    # The list was empty: it comes whole, with the new row and its caption.
+    assert '<div id="list" hx-swap-oob="true">' in body
+    assert '<tr id="p-%d"' % p.id in body and "1 participant</caption>" in body
     assert '<section id="counts" class="counts" hx-swap-oob="true"' in body
     assert "Draft: <strong>1</strong>" in body
     assert "is saved" in body
@@ -440,15 +442,19 @@ def test_submit_from_the_list_both_paths(signed_in, world, make_participant):
     assert plain.status_code == 303
     assert one(signed_in.application, a.id).status == SUBMITTED
     hx = signed_in.post(
-        "/delegation/participants/%d/submit" % b.id, data={"csrf_token": token}, headers=HX
+        "/delegation/participants/%d/submit" % b.id,
+        data={"csrf_token": token},
+        headers=shown_rows(signed_in),
     )
     body = hx.get_data(as_text=True)
     assert hx.status_code == 200
+    # Only the row that changed comes back (the list's order is the same).
     assert (
-        '<hx-partial hx-target="#p-%d" hx-swap="outerHTML"><tr id="p-%d" class="st-submitted">'
+        '<hx-partial hx-target="#p-%d" hx-swap="outerHTML"><tr id="p-%d" class="st-submitted"'
         % (b.id, b.id)
         in body
     )
+    assert body.count("<tr ") == 1
     assert "Submitted: <strong>2</strong>" in body
 
 
@@ -479,11 +485,14 @@ def test_only_drafts_can_be_deleted(signed_in, world, make_participant):
     page = signed_in.get("/delegation/participants/%d/delete" % draft.id).get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     hx = signed_in.post(
-        "/delegation/participants/%d/delete" % draft.id, data={"csrf_token": token}, headers=HX
+        "/delegation/participants/%d/delete" % draft.id,
+        data={"csrf_token": token},
+        headers=shown_rows(signed_in),
     )
     body = hx.get_data(as_text=True)
     assert hx.status_code == 200
     assert '<hx-partial hx-target="#p-%d" hx-swap="delete">' % draft.id in body
+    assert "1 participant</caption>" in body
     refused = signed_in.post(
         "/delegation/participants/%d/delete" % sub.id, data={"csrf_token": token}
     )
@@ -652,7 +661,11 @@ def test_htmx_edit_in_the_list_swaps_the_row(signed_in):
     form = open_form(signed_in, url + "?in_list=1", headers=HX)
     other_tab = open_form(signed_in, url + "?in_list=1", headers=HX)
     response = post_form(
-        signed_in, complete(function="Ambassador", in_list="1"), url=url, headers=HX, form=form
+        signed_in,
+        complete(function="Ambassador", in_list="1"),
+        url=url,
+        headers=shown_rows(signed_in),
+        form=form,
     )
     body = response.get_data(as_text=True)
     assert response.status_code == 200
@@ -701,6 +714,6 @@ def test_htmx_submit_refused_still_adds_the_saved_draft_row(signed_in):
     assert response.status_code == 422
     (p,) = rows(signed_in.application)
     assert body.lstrip().startswith("<form")
-    assert 'action="/delegation/participants/%d"' % p.id in body  # the form now edits it
-    assert '<hx-partial hx-target="#plist-body" hx-swap="afterbegin"><tr id="p-%d"' % p.id in body
+    assert 'hx-post="/delegation/participants/%d"' % p.id in body  # the form now edits it
+    assert '<div id="list" hx-swap-oob="true">' in body and '<tr id="p-%d"' % p.id in body
     assert "Draft: <strong>1</strong>" in body

@@ -76,6 +76,15 @@ def post_form(client, data, url=NEW, headers=None, photo=None, filename="photo.j
     return client.post(url, data=payload, headers=headers or {}, content_type="multipart/form-data")
 
 
+ROW_RE = re.compile(r'<tr id="p-(\d+)"[^>]* data-v="([0-9a-f]+)"')
+
+
+def shown_rows(client, url="/delegation/participants"):
+    """The HX-Rows header delegation.js sends from the list at ``url``: the rows on screen."""
+    html = client.get(url).get_data(as_text=True)
+    return {**HX, "HX-Rows": " ".join("%s.%s" % m for m in ROW_RE.findall(html))}
+
+
 def form_of(p, **changes):
     """The form of a stored participant as a browser sends it back, with ``changes``."""
     values = {

@@ -449,24 +449,78 @@ def test_accredit_in_the_queue_with_htmx_swaps_the_row(
     app, as_secretariat, secretariat, make_org, submitted
 ):
     client = as_secretariat
-    p = submitted(make_org())
+    org = make_org()
+    p, other = submitted(org), submitted(org, given_names="John")
     token = token_of(client)
     response = client.post(
         "/secretariat/participants/%d/decision" % p.id,
         data={"csrf_token": token, "decision": "accredit", "version": 1},
-        headers={**HX, "X-Forwarded-For": "ignored"},
+        headers={
+            **HX,
+            "X-Forwarded-For": "ignored",
+            "HX-Current-URL": "http://x/secretariat/queue",
+        },
     )
     body = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert body.lstrip().startswith('<tr id="p-%d" class="decided s-accredited' % p.id)
+    # The row gives way to the confirmation; the count changes as a reload would show it.
+    assert body.lstrip().startswith('<tr id="p-%d" class="done">' % p.id)
     assert "<html" not in body and "Jane DOE is accredited." in body
     assert 'name="participant"' not in body  # a decided row has no checkbox any more
+    assert '<p id="queue-count" hx-swap-oob="true">1 participant waits' in body
+    # The last one: the page left empty comes whole, in place of the queue.
+    last = client.post(
+        "/secretariat/participants/%d/decision" % other.id,
+        data={"csrf_token": token, "decision": "accredit", "version": 1},
+        headers=HX,
+    )
+    assert last.headers["HX-Retarget"] == "#queue" and last.headers["HX-Reswap"] == "outerHTML"
+    assert "John DOE is accredited." in last.get_data(as_text=True)
+    assert "Nothing to review." in last.get_data(as_text=True)
     fresh = fetch(app, Participant, p.id)
     assert (fresh.status, fresh.decided_by_id, fresh.version) == (ACCREDITED, secretariat.id, 2)
     with app.app_context(), database.connection_context():
         row = AuditLog.get(AuditLog.action == "participant.accredit")
         assert (row.actor, row.object_id, row.address) == ("registry", p.id, "127.0.0.1")
     assert 'id="p-%d"' % p.id not in client.get("/secretariat/queue").get_data(as_text=True)
+
+
+def test_a_decision_in_a_full_queue_page_brings_the_next_pages_first_row(
+    app, as_secretariat, make_org, submitted
+):
+    client = as_secretariat
+    org = make_org()
+    people = [submitted(org, family_name="P%02d" % n) for n in range(listings.QUEUE_PAGE_SIZE + 5)]
+    token = token_of(client)
+    screen = {**HX, "HX-Current-URL": "http://x/secretariat/queue?page=1"}
+    response = client.post(
+        "/secretariat/participants/%d/decision" % people[3].id,
+        data={"csrf_token": token, "decision": "accredit", "version": 1},
+        headers=screen,
+    )
+    body = response.get_data(as_text=True)
+    # What was the next page's first row now ends this page, as a reload would show it.
+    arrived = people[listings.QUEUE_PAGE_SIZE]
+    assert (
+        '<hx-partial hx-target="#queue-body" hx-swap="beforeend">\n<tr id="p-%d"' % arrived.id
+        in body
+    )
+    assert body.count("<tr ") == 2
+    assert '<p id="queue-count" hx-swap-oob="true">24 participants wait' in body
+    assert '<div id="queue-pages" hx-swap-oob="true">' in body and "Page 1 of 2" in body
+    # A bulk decision answers with the queue as reloaded: its form blank again.
+    bulk = client.post(
+        "/secretariat/queue/decide",
+        data={
+            "csrf_token": token,
+            "decision": "accredit",
+            "participant": ["%d:1" % people[0].id, "%d:1" % people[1].id],
+        },
+        headers=HX,
+    )
+    html = bulk.get_data(as_text=True)
+    assert "2 participants accredited." in html and "22 participants wait" in html
+    assert 'value="accredit" checked' not in html
 
 
 def test_reject_without_javascript_and_reasons(app, as_secretariat, make_org, submitted):

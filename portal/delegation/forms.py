@@ -176,6 +176,17 @@ class ParticipantForm(PortalForm):
         _l("Badge photo"),
         render_kw={"accept": "image/*", "capture": "user"},
     )
+    #: Offered when a photo sent with a form that could not be saved is kept (the form's
+    #: submission key names it): use it, or choose another.
+    photo_choice = RadioField(
+        _l("The photo you chose is kept: it is saved with the form."),
+        choices=[
+            SelectChoice("keep", _l("Keep this photo")),
+            SelectChoice("replace", _l("Choose another photo")),
+        ],
+        validators=[Optional()],
+        default="keep",
+    )
 
     def __init__(self, *args, event=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -267,7 +278,8 @@ class ParticipantForm(PortalForm):
             "arrival_date": self.arrival_date.data,
             "departure_date": self.departure_date.data,
             "visa_required": visa,
-            "visa_place": self.visa_place.data or "",
+            # Asked only when a visa is needed: a place typed before "No" was chosen is not kept.
+            "visa_place": (self.visa_place.data or "") if visa else "",
             "special_needs": (self.special_needs.data or "").strip(),
         }
 
@@ -279,6 +291,11 @@ class ParticipantForm(PortalForm):
             getattr(self, name).data = getattr(participant, name)
         self.visa_required.data = {True: "yes", False: "no"}.get(participant.visa_required)
         self.version.data = str(participant.version)
+
+    def keeps_pending_photo(self):
+        """Whether the form asks to use the photo kept from its last sending (the choice is on
+        the form only when there is one)."""
+        return bool(self.photo_choice.raw_data) and self.photo_choice.data == "keep"
 
     def expected_version(self):
         """Return the version of the participant the form was opened at (None: missing)."""

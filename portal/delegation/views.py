@@ -1,8 +1,13 @@
 """The coordinator's side: the dashboard, the participant list and form, badge photos.
 
 Every page works without JavaScript (a POST ends in a 303 redirect); with HTMX, the same URLs
-answer with the fragment to swap: the form (422 when invalid), a list row, the counts.
+answer with the fragment to swap: the form (422 when invalid), or the confirmation and every
+part of the list that the change touched (``_list_update``), so that the page shows what a
+reload would.
 """
+
+import hashlib
+from urllib.parse import parse_qs, urlsplit
 
 from flask import (
     Blueprint,
@@ -23,10 +28,11 @@ from werkzeug.datastructures import CombinedMultiDict, MultiDict
 from .. import lifecycle
 from ..access import coordinator_only, login_redirect, signed_in
 from ..errors import render_error
+from ..i18n import current_language
 from ..models import STATUSES, Event, Organization, Photo
-from ..params import page_arg
+from ..params import MAX_PAGE, bounded_int, page_arg
 from ..performance.prepared import prepared
-from ..services import DomainError, NotFound, idempotency, participants
+from ..services import DomainError, NotFound, idempotency, participants, pending_photos
 from ..services.countries import countries, country_name
 from ..services.photos import PhotoError
 from ..services.photos import process as process_photo
@@ -123,6 +129,118 @@ def participant_list():
     )
 
 
+# -- The list after a change made in place ------------------------------------------------------
+
+
+@bp.app_template_global()
+def row_version(p, state):
+    """A short digest of what a list row shows (the parts of its cache key, and the language):
+    the row carries it (``data-v``), and delegation.js sends those of the rows on screen back
+    with each change (``HX-Rows``), so the answer brings only the rows that differ. Stable across
+    workers (unlike ``hash()``)."""
+    shown = (sorted(p.__data__.items()), getattr(p, "photo_digest", None), state)
+    text = repr((shown, current_language()))
+    return hashlib.blake2s(text.encode(), digest_size=5).hexdigest()
+
+
+def _list_page():
+    """The page of the list the coordinator is looking at (HTMX's ``HX-Current-URL``)."""
+    url = urlsplit(request.headers.get("HX-Current-URL", ""))
+    page = parse_qs(url.query).get("page", ["1"])[0]
+    return bounded_int(page, 1, MAX_PAGE) or 1
+
+
+def _shown_rows():
+    """The rows the coordinator's list shows, as ``[(id, version)]`` in screen order, from the
+    ``HX-Rows`` header (delegation.js); None when the request does not say."""
+    header = request.headers.get("HX-Rows")
+    if header is None:
+        return None
+    rows = []
+    for item in header.split()[: 2 * PER_PAGE]:
+        pid, _dot, version = item.partition(".")
+        if pid.isdigit():
+            rows.append((int(pid), version))
+    return rows
+
+
+def _common_order(a, b):
+    """The longest sequence of ids in the same order in ``a`` and in ``b`` (a page: 25 rows)."""
+    lengths = [[0] * (len(b) + 1) for _ in range(len(a) + 1)]
+    for i in range(len(a) - 1, -1, -1):
+        for j in range(len(b) - 1, -1, -1):
+            lengths[i][j] = (
+                lengths[i + 1][j + 1] + 1
+                if a[i] == b[j]
+                else max(lengths[i + 1][j], lengths[i][j + 1])
+            )
+    common, i, j = [], 0, 0
+    while i < len(a) and j < len(b):
+        if a[i] == b[j]:
+            common.append(a[i])
+            i, j = i + 1, j + 1
+        elif lengths[i + 1][j] >= lengths[i][j + 1]:
+            i += 1
+        else:
+            j += 1
+    return common
+
+
+def list_changes(shown, rows, version):
+    """What turns the rows on screen (``shown``: ``[(id, version)]``) into ``rows`` (the page as
+    a reload shows it): ``inserts`` as ``(id of the row on screen to put them after, or None for
+    the top, [rows])``, ``replaces`` (rows whose content changed) and ``deletes`` (ids). Rows
+    that keep their order stay; the others (new, gone, moved) are inserted or deleted."""
+    before = dict(shown)
+    stay = set(_common_order([pid for pid, _v in shown], [p.id for p in rows]))
+    inserts, replaces, run, after = [], [], [], None
+    for p in rows:
+        if p.id not in stay:
+            run.append(p)
+            continue
+        if run:
+            inserts.append((after, run))
+            run = []
+        if before[p.id] != version(p):
+            replaces.append(p)
+        after = p.id
+    if run:
+        inserts.append((after, run))
+    deletes = [pid for pid, _v in shown if pid not in stay]
+    return {"inserts": inserts, "replaces": replaces, "deletes": deletes}
+
+
+def _list_update(state=None):
+    """Every part of the list page a change may touch, as it is now: the counts, the caption,
+    the pages and the rows that differ from those on screen (the whole list when the screen
+    did not say which it shows, or when the list was or becomes empty)."""
+    if state is None:
+        event = _event()
+        state = event.registration_state() if event else "open"
+    rows, total, pages, page = participants.page_of(_account(), _list_page(), PER_PAGE)
+    update = {"listing": (rows, total, pages, page), "whole": True}
+    shown = _shown_rows()
+    if shown and rows:
+        update["whole"] = False
+        update.update(list_changes(shown, rows, lambda p: row_version(p, state)))
+    return update
+
+
+def _list_answer(message, status=200):
+    """The HTMX answer to a change made in the list: the message (in the editor), and the list
+    brought to what a reload would show."""
+    context = _context()
+    body = render_block(
+        "delegation/participants.html",
+        "changed",
+        message=message,
+        failed=status >= 400,
+        update=_list_update(context["state"]),
+        **context,
+    )
+    return make_response(body, status)
+
+
 # -- The participant form -----------------------------------------------------------------------
 
 
@@ -138,7 +256,11 @@ def _form(participant=None, formdata=None, **kwargs):
     return form
 
 
-def _render_form(form, participant=None, status=200, message=None, conflict=None, **extra):
+def _render_form(
+    form, participant=None, status=200, message=None, conflict=None, pending=None, **extra
+):
+    """The form: the page, or the form alone for HTMX. ``pending`` is the photo kept from this
+    form's last sending (offered to keep or replace)."""
     embedded = request.values.get("in_list") == "1"
     context = _context()
     return render_page(
@@ -151,6 +273,8 @@ def _render_form(form, participant=None, status=200, message=None, conflict=None
         message=message,
         conflict=conflict,
         embedded=embedded,
+        pending=pending,
+        errors=error_summary(form),
         **context,
         **extra,
     )
@@ -161,6 +285,33 @@ def participants_photo(participant):
         return None
     row = Photo.select(Photo.digest).where(Photo.participant == participant.id).tuples().first()
     return row[0] if row else None
+
+
+#: The fields a submission needs (the form marks them), from the one list of the lifecycle.
+NEEDED_TO_SUBMIT = frozenset(r.field for r in lifecycle.REQUIREMENTS)
+
+
+@bp.app_template_global()
+def submission_mark(field):
+    """How a field's label is marked: "needed" (to submit for accreditation, from
+    ``lifecycle.REQUIREMENTS``), "optional", or None (a tick box, a choice about the form)."""
+    if field.type in ("BooleanField", "HiddenField", "CSRFTokenField"):
+        return None
+    if field.name not in participants.EDITABLE and field.name != "photo":
+        return None
+    return "needed" if field.name in NEEDED_TO_SUBMIT else "optional"
+
+
+def error_summary(form):
+    """The form's errors in the order of its fields, for the summary at its top:
+    ``[(id of the control to link to, label, message)]``."""
+    errors = []
+    for field in form:
+        if not field.errors or field.type in ("HiddenField", "CSRFTokenField"):
+            continue
+        target = field.id + "-0" if field.type == "RadioField" else field.id
+        errors.append((target, field.label.text, " ".join(str(e) for e in field.errors)))
+    return errors
 
 
 def _mark_missing(form, participant):
@@ -180,7 +331,8 @@ def _done_message(result):
 
 
 def _saved_response(result):
-    """After a save: the list (no JavaScript), or the row and the counts (HTMX)."""
+    """After a save: the list (no JavaScript, or the form on its own page), or in the list the
+    message and every part of the list the save touched (HTMX)."""
     participant = result.participant
     message = _done_message(result)
     anchor = url_for(".participant_list") + "#p-%d" % participant.id
@@ -192,63 +344,74 @@ def _saved_response(result):
         response = current_app.response_class("", 204)
         response.headers["HX-Redirect"] = anchor
         return response
-    participant.photo_digest = participants_photo(participant)
-    body = render_block(
-        "delegation/participants.html",
-        "saved",
-        p=participant,
-        created=result.created,
-        row_message=message,
-        **_context(),
-    )
-    return make_response(body, 200)
+    return _list_answer(message)
 
 
-def _upload(form):
-    """Return the badge photo sent with the form, processed (None when none was chosen)."""
+def _chosen_photo(form):
+    """The badge photo the form brings: a file chosen now (processed; PhotoError if it is not
+    a usable photo), else the one kept from the form's last sending if the form keeps it, else
+    None. Returns ``(photo, kept row or None, fresh)``."""
     upload = form.photo.data
-    if not upload or getattr(upload, "filename", None) is None:
-        return None
-    data = upload.read(current_app.config["MAX_PHOTO_BYTES"] + 1)
-    # A chosen file with nothing in it is refused ("The file is empty"), never skipped.
-    return process_photo(data, current_app.config["MAX_PHOTO_BYTES"])
+    if upload and getattr(upload, "filename", None) is not None:
+        data = upload.read(current_app.config["MAX_PHOTO_BYTES"] + 1)
+        # A chosen file with nothing in it is refused ("The file is empty"), never skipped.
+        return process_photo(data, current_app.config["MAX_PHOTO_BYTES"]), None, True
+    if form.keeps_pending_photo():
+        row = pending_photos.find(form.submission_key.data, _account())
+        if row is not None:
+            return pending_photos.badge_photo(row), row, False
+    return None, None, False
 
 
 def _save(participant_id):
-    """Validate the form, then save (and submit) it in one service call; map what comes back."""
+    """Validate the form, then save (and submit) it in one service call; map what comes back.
+
+    A photo chosen with a form that cannot be saved is processed all the same and kept against
+    the form's submission key: the corrected form offers to keep it and does not send it again.
+    """
     form = _form()
-    if not form.validate():
-        if form.photo.data and getattr(form.photo.data, "filename", None):
-            # A browser never shows a chosen file again: say so rather than lose it silently.
-            form.photo.errors = [
-                *form.photo.errors,
-                _("The photo was not saved: choose it again once the form is corrected."),
-            ]
-        return _render_form(form, _stored(participant_id), 422)
+    account = _account()
+    key = form.submission_key.data
+    valid = form.validate()
+    try:
+        photo, kept, fresh = _chosen_photo(form)
+    except PhotoError as exc:
+        form.photo.errors = [*form.photo.errors, str(exc.message)]
+        photo, kept, fresh, valid = None, None, False, False
+        if form.keeps_pending_photo():
+            kept = pending_photos.find(key, account)
+
+    def again(participant, status, message=None, **extra):
+        pending = pending_photos.keep(key, account, photo) if fresh else kept
+        return _render_form(form, participant, status, message, pending=pending, **extra)
+
+    if not valid:
+        return again(_stored(participant_id), 422)
     try:
         result = participants.save(
-            _account(),
+            account,
             participant_id,
             form.values(),
             _event(),
             version=form.expected_version(),
-            photo=_upload(form),
+            photo=photo,
             submit="submit" in request.form,
-            key=form.submission_key.data,
+            key=key,
         )
-    except PhotoError as exc:
-        form.photo.errors = [str(exc.message)]
-        return _render_form(form, _stored(participant_id), 422)
     except participants.VersionConflict as exc:
         form.version.data = str(exc.current.version)
         conflict = _differences(form, exc.current)
-        return _render_form(form, exc.current, exc.status, exc.message, conflict=conflict)
+        return again(exc.current, exc.status, exc.message, conflict=conflict)
     except NotFound:
         raise
     except DomainError as exc:
         if exc.field == "duplicate":
+            # The message is the family name's: the error summary links to it.
             form.family_name.errors = [*form.family_name.errors, str(exc.message)]
-        return _render_form(form, _stored(participant_id), exc.status, exc.message)
+            return again(_stored(participant_id), exc.status)
+        return again(_stored(participant_id), exc.status, exc.message)
+    if kept is not None or fresh:
+        pending_photos.discard(key, account)
     if result.not_submitted_because is not None:
         return _not_submitted(result)
     return _saved_response(result)
@@ -261,17 +424,16 @@ def _stored(participant_id):
 
 def _not_submitted(result):
     """Saved, but not submitted: say why, and mark the fields still needed; in the list, the
-    saved draft's row appears (or changes) behind the form."""
+    list changes behind the form as the save changed it."""
     saved = result.participant
     form = _form(saved, formdata=MultiDict())
     form.load(saved)
     _mark_missing(form, saved)
-    saved.photo_digest = participants_photo(saved)
     message = _(
         "Saved as a draft, but not submitted: %(reason)s", reason=result.not_submitted_because
     )
-    row_update = "created" if result.created else "updated"
-    return _render_form(form, saved, 422, message, row_update=row_update)
+    in_list = is_htmx() and request.values.get("in_list") == "1"
+    return _render_form(form, saved, 422, message, update=_list_update() if in_list else None)
 
 
 def _differences(form, current):
@@ -354,20 +516,13 @@ def country_options(lang):
 
 
 def _row_response(participant, message=None, status=200):
+    """After an action on a row: the list at the row (no JavaScript), or the message and the
+    list as the action left it (HTMX)."""
     if not is_htmx():
         if message:
             flash(message, "error" if status >= 400 else "message")
         return redirect(url_for(".participant_list") + "#p-%d" % participant.id, 303)
-    participant.photo_digest = participants_photo(participant)
-    body = render_block(
-        "delegation/participants.html",
-        "saved",
-        p=participant,
-        created=False,
-        row_message=message,
-        **_context(),
-    )
-    return make_response(body, status)
+    return _list_answer(message, status)
 
 
 def _confirm_page(participant, action, status=200, message=None):
@@ -409,10 +564,7 @@ def _take(pid, action):
     if not is_htmx():
         flash(message)
         return redirect(url_for(".participant_list"), 303)
-    body = render_block(
-        "delegation/participants.html", "deleted", pid=pid, message=message, **_context()
-    )
-    return make_response(body, 200)
+    return _list_answer(message)
 
 
 @bp.route("/delegation/participants/<int:pid>/submit", methods=["POST"])
@@ -457,6 +609,20 @@ def photo(pid, digest):
     response.headers["Cache-Control"] = "private, max-age=31536000, immutable"
     response.set_etag(etag)
     response.headers["Content-Disposition"] = "inline"
+    return response.make_conditional(request)
+
+
+@bp.route("/delegation/photos/kept/<key>/<digest>.jpg")
+@coordinator_only
+def pending_photo(key, digest):
+    """The thumbnail of a photo kept from a form that could not be saved (its sender only)."""
+    row = pending_photos.find(key, _account())
+    if row is None or row.digest != digest:
+        abort(404)
+    response = current_app.response_class(bytes(row.thumbnail), mimetype="image/jpeg")
+    # The digest is in the address: the picture at this address never changes.
+    response.headers["Cache-Control"] = "private, max-age=86400, immutable"
+    response.set_etag(row.digest + "-k")
     return response.make_conditional(request)
 
 

@@ -3,6 +3,7 @@ audit. Every route is ``secretariat_only``: a coordinator gets 404, a visitor is
 """
 
 import datetime as dt
+from urllib.parse import parse_qsl, urlsplit
 
 from flask import (
     Blueprint,
@@ -18,6 +19,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
+from werkzeug.datastructures import MultiDict
 from werkzeug.routing import BuildError
 from werkzeug.wsgi import FileWrapper
 
@@ -36,7 +38,7 @@ from ..models import (
     Participant,
     Photo,
 )
-from ..params import bounded_int, int_arg, page_arg
+from ..params import MAX_PAGE, bounded_int, int_arg, page_arg
 from ..services import DomainError, decisions, exports, listings, mail, prepcom
 from ..services.accounts import (
     LOCK,
@@ -146,10 +148,17 @@ def overview():
 # -- Review queue --------------------------------------------------------------------------------
 
 
-def _queue_context(page=None):
-    organization_id = int_arg("organization")
-    text = request.args.get("q", "")[:100]
-    page = page or _page()
+def _queue_context(args=None):
+    """The queue as the request's query selects it, or as ``args`` do: the filters and page of
+    the screen an answer changes in place (from a header: read leniently)."""
+    if args is None:
+        args = request.args
+        organization_id = int_arg("organization")
+        page = _page()
+    else:
+        organization_id = bounded_int(args.get("organization"))
+        page = bounded_int(args.get("page"), 1, MAX_PAGE) or 1
+    text = args.get("q", "")[:100]
     participants, total = listings.queue(page, organization_id, text)
     return {
         "participants": participants,
@@ -160,8 +169,15 @@ def _queue_context(page=None):
         "event": _event(),
         "form": DecisionForm(),
         "reasons": REJECTION_REASONS,
-        "args": request.args,
+        "args": args,
     }
+
+
+def _screen_args():
+    """The filters and page of the queue the secretariat is looking at (HTMX's
+    ``HX-Current-URL``), for an answer that changes that screen in place."""
+    url = urlsplit(request.headers.get("HX-Current-URL", ""))
+    return MultiDict(parse_qsl(url.query))
 
 
 @bp.route("/queue")
@@ -214,8 +230,10 @@ def decide_many():
     for _participant_id, message in result.failed:
         messages.append(("error", str(message)))
     if is_htmx():
+        # The queue as a reload shows it: decided rows gone, others moved up, the form blank.
         context = _queue_context()
         context["messages"] = messages
+        context["form"] = DecisionForm(formdata=None)
         return render_page("secretariat/queue.html", "queue", **context)
     for category, message in messages:
         flash(message, category)
@@ -255,9 +273,36 @@ def decide(participant_id):
         return redirect(back, 303)
     message = _decided_message(participant)
     if is_htmx():
-        return _row(participant, message=message, decided=True)
+        return _decided_in_queue(participant, message)
     flash(message, "ok")
     return redirect(back, 303)
+
+
+def _decided_in_queue(participant, message):
+    """After a decision taken in a queue row (HTMX), the queue as a reload shows it, the
+    confirmation aside: the row gives way to the confirmation, the count and pages change, and
+    the row that moves up from the next page arrives at the end; a page left empty is drawn
+    again whole."""
+    context = _queue_context(_screen_args())
+    if not context["participants"]:
+        context["messages"] = [("ok", message)]
+        response = render_page("secretariat/queue.html", "queue", **context)
+        response.headers["HX-Retarget"] = "#queue"
+        response.headers["HX-Reswap"] = "outerHTML"
+        return response
+    arrived = None
+    if len(context["participants"]) == listings.QUEUE_PAGE_SIZE:
+        # The page was full before the decision too: its last row was the next page's first.
+        arrived = context["participants"][-1]
+    return render_page(
+        "secretariat/queue.html",
+        "decided",
+        message=message,
+        decided=participant,
+        p=arrived,
+        oob=True,
+        **context,
+    )
 
 
 def _decided_message(participant):
@@ -266,7 +311,7 @@ def _decided_message(participant):
     return _("%(name)s is rejected.", name=participant.full_name)
 
 
-def _row(participant, form=None, message=None, decided=False, status=200):
+def _row(participant, form=None, message=None, status=200):
     """Render one queue row (the HTMX answer to a decision taken in the queue)."""
     participant = (
         Participant.select(Participant, Organization)
@@ -286,7 +331,6 @@ def _row(participant, form=None, message=None, decided=False, status=200):
         reasons=REJECTION_REASONS,
         row_message=message,
         row_error=form.errors if form is not None else None,
-        decided=decided,
         args=request.args,
     )
 

@@ -49,7 +49,7 @@ def test_queue_decisions_in_place_with_htmx(app, phone, demo_server):
 
     # One participant: the row is replaced in place, the page stays.
     page.click("#p-%d button.primary" % ids[0])
-    page.wait_for_selector("#p-%d.decided" % ids[0])
+    page.wait_for_selector("#p-%d.done" % ids[0])
     assert "Ana ONE is accredited." in page.inner_text("#p-%d" % ids[0])
     assert page.url.endswith("/secretariat/queue")
     assert _status(app, ids[0]) == ACCREDITED
@@ -58,7 +58,7 @@ def test_queue_decisions_in_place_with_htmx(app, phone, demo_server):
     page.click("#p-%d summary" % ids[1])
     page.select_option("#reason-%d" % ids[1], "incomplete")
     page.click("#p-%d button.danger" % ids[1])
-    page.wait_for_selector("#p-%d.decided" % ids[1])
+    page.wait_for_selector("#p-%d.done" % ids[1])
     assert _status(app, ids[1]) == REJECTED
 
     # Many at once: ticked boxes outside the bulk form belong to it.
