@@ -25,6 +25,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from bench.secretariat import percentile  # noqa: E402
 from portal import create_app, demo, schema  # noqa: E402
 from portal.config import DEFAULTS  # noqa: E402
 from portal.db import database  # noqa: E402
@@ -43,12 +44,6 @@ CASES = [
     ("account without a password", "undp.wsis", "x-password"),
     ("locked account, right password", LOCKED, "Addis+2005"),
 ]
-
-
-def percentile(values, fraction):
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
-    return ordered[index]
 
 
 def main():
