@@ -249,17 +249,18 @@ def _action(name, who, sources, target, conditions=(), refused=None):
 
 COORDINATOR = {ROLE_COORDINATOR}
 SECRETARIAT = {ROLE_SECRETARIAT}
+#: Registrations the secretariat also enters, on an organization's behalf (one sent on paper
+#: or by e-mail), always for the organization it names (participants.organization_for).
+ENTERING = COORDINATOR | SECRETARIAT
 
 ACTIONS = {
     a.name: a
     for a in (
-        _action("create", COORDINATOR, {NEW}, DRAFT, [NOT_CLOSED]),
-        _action("save", COORDINATOR, {DRAFT, SUBMITTED, REJECTED, ACCREDITED}, None, [NOT_CLOSED]),
-        _action(
-            "submit", COORDINATOR, {DRAFT, REJECTED}, SUBMITTED, [OPEN, COMPLETE, WITHIN_QUOTA]
-        ),
+        _action("create", ENTERING, {NEW}, DRAFT, [NOT_CLOSED]),
+        _action("save", ENTERING, {DRAFT, SUBMITTED, REJECTED, ACCREDITED}, None, [NOT_CLOSED]),
+        _action("submit", ENTERING, {DRAFT, REJECTED}, SUBMITTED, [OPEN, COMPLETE, WITHIN_QUOTA]),
         # Taken by a save that changes what the badge shows: the secretariat looks again.
-        _action("resubmit", COORDINATOR, {ACCREDITED}, SUBMITTED, [NOT_CLOSED]),
+        _action("resubmit", ENTERING, {ACCREDITED}, SUBMITTED, [NOT_CLOSED]),
         _action(
             "withdraw", COORDINATOR, {SUBMITTED, ACCREDITED, REJECTED}, WITHDRAWN, [NOT_CLOSED]
         ),

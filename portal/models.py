@@ -367,6 +367,18 @@ class Participant(BaseModel):
         return " ".join(part for part in (str(label) if label else "", self.rejection_text) if part)
 
     @property
+    def entered_by_secretariat(self):
+        """Whether the secretariat entered this participant, on the organization's behalf
+        (a registration sent on paper or by e-mail)."""
+        if not self.created_by_id:
+            return False
+        return (
+            Account.select()
+            .where((Account.id == self.created_by_id) & (Account.role == ROLE_SECRETARIAT))
+            .exists()
+        )
+
+    @property
     def masked_passport(self):
         """Return the passport number with all but its last three characters hidden."""
         if not self.passport_number:
@@ -409,6 +421,27 @@ class PendingPhoto(BaseModel):
     height = IntegerField()
     digest = CharField(max_length=64)
     created_at = DateTimeField(default=utcnow, index=True)
+
+
+class ParticipantImport(BaseModel):
+    """A delegation's spreadsheet, checked and waiting for confirmation: its rows as the form
+    takes them (sealed: passports and dates of birth) and the report of the check, kept in the
+    database between the preview and the confirmation (any worker may answer either). Applied
+    once: ``applied_at`` is set in the transaction that imports it
+    (portal/services/imports.py)."""
+
+    id = CharField(max_length=32, primary_key=True)
+    organization = ForeignKeyField(Organization, backref="+", on_delete="CASCADE")
+    account = ForeignKeyField(Account, null=True, backref="+", on_delete="SET NULL")
+    filename = CharField(max_length=200, default="")
+    #: JSON, sealed: ``[{"n": row number, "data": {field: text}}]``.
+    rows = EncryptedTextField()
+    #: JSON: the check's report (what each row would do, every error).
+    report = TextField(default="")
+    created_at = DateTimeField(default=utcnow, index=True)
+    applied_at = DateTimeField(null=True)
+    #: JSON: what the confirmation did.
+    result = TextField(default="")
 
 
 class AuditLog(BaseModel):
@@ -513,6 +546,7 @@ MODELS = [
     Participant,
     Photo,
     PendingPhoto,
+    ParticipantImport,
     AuditLog,
     SubmissionKey,
     PasswordLink,

@@ -37,6 +37,7 @@ from ..services.countries import countries, country_name
 from ..services.photos import PhotoError
 from ..services.photos import process as process_photo
 from ..templating import is_htmx, render_block, render_page, see_other
+from . import imports as import_pages
 from .forms import LIVE_FIELDS, ParticipantForm
 
 bp = Blueprint("delegation", __name__)
@@ -586,6 +587,47 @@ def participant_withdraw(pid):
 def participant_delete(pid):
     """Delete a draft (after confirmation)."""
     return _take(pid, "delete")
+
+
+# -- Many participants at once: a spreadsheet (portal/delegation/imports.py) ------------------
+
+
+def _import_place():
+    return import_pages.Place("delegation", _organization_by_id.first(_account().organization_id))
+
+
+@bp.route("/delegation/import")
+@coordinator_only
+def import_start():
+    """Download the template, send the filled file."""
+    place = _import_place()
+    return import_pages.start(place)
+
+
+@bp.route("/delegation/import/template.<any(xlsx, csv):extension>")
+@coordinator_only
+def import_template(extension):
+    """The template to fill, in the page's language."""
+    place = _import_place()
+    return import_pages.template(place, extension)
+
+
+@bp.route("/delegation/import", methods=["POST"])
+@coordinator_only
+def import_upload():
+    """Check the file, keep it, show what it would do."""
+    place = _import_place()
+    return import_pages.upload(place)
+
+
+@bp.route("/delegation/import/<import_id>", methods=["GET", "POST"])
+@coordinator_only
+def import_preview(import_id):
+    """What the file would do (GET), and its confirmation (POST)."""
+    place = _import_place()
+    if request.method == "POST":
+        return import_pages.confirm(place, import_id)
+    return import_pages.preview(place, import_id)
 
 
 # -- Badge photos -------------------------------------------------------------------------------

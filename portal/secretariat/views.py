@@ -24,6 +24,7 @@ from werkzeug.routing import BuildError
 from werkzeug.wsgi import FileWrapper
 
 from .. import clock
+from ..delegation import imports as import_pages
 from ..access import PUBLIC, SECRETARIAT, SIGNED_IN, secretariat_only
 from ..i18n import safe_next
 from ..models import (
@@ -433,6 +434,48 @@ def organization_update(organization_id):
             url = url_for(".organization", organization_id=organization.id)
             return see_other(url)
     return _organization_page(organization, form=form, status=422)
+
+
+# The same import as the coordinators', entered on the organization's behalf
+# (portal/delegation/imports.py).
+
+
+def _import_place(organization_id):
+    return import_pages.Place("secretariat", _organization_or_404(organization_id))
+
+
+@bp.route("/organizations/<int:organization_id>/import")
+@secretariat_only
+def import_start(organization_id):
+    """Download the template, send a filled file for this organization."""
+    place = _import_place(organization_id)
+    return import_pages.start(place)
+
+
+@bp.route("/organizations/<int:organization_id>/import/template.<any(xlsx, csv):extension>")
+@secretariat_only
+def import_template(organization_id, extension):
+    """The template to fill, in the page's language."""
+    place = _import_place(organization_id)
+    return import_pages.template(place, extension)
+
+
+@bp.route("/organizations/<int:organization_id>/import", methods=["POST"])
+@secretariat_only
+def import_upload(organization_id):
+    """Check the file, keep it, show what it would do."""
+    place = _import_place(organization_id)
+    return import_pages.upload(place)
+
+
+@bp.route("/organizations/<int:organization_id>/import/<import_id>", methods=["GET", "POST"])
+@secretariat_only
+def import_preview(organization_id, import_id):
+    """What the file would do (GET), and its confirmation (POST)."""
+    place = _import_place(organization_id)
+    if request.method == "POST":
+        return import_pages.confirm(place, import_id)
+    return import_pages.preview(place, import_id)
 
 
 @bp.route("/organizations/<int:organization_id>/coordinators", methods=["POST"])

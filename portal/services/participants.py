@@ -54,10 +54,27 @@ def _valid_id(participant_id):
     return pid
 
 
-def get_participant(account, participant_id):
-    """Return the participant if ``account`` may see it; raise NotFound otherwise."""
+def organization_for(account, organization_id=None):
+    """Return the id of the delegation an action of ``account`` is about: a coordinator's own
+    (naming another is NotFound), or for the secretariat the one it names (it enters
+    registrations on an organization's behalf)."""
+    if account.is_secretariat:
+        if not organization_id:
+            raise NotFound()
+        return organization_id
+    if not account.organization_id or organization_id not in (None, account.organization_id):
+        raise NotFound()
+    return account.organization_id
+
+
+def get_participant(account, participant_id, organization_id=None):
+    """Return the participant if ``account`` may see it (and it belongs to the organization
+    ``organization_id``, when named); raise NotFound otherwise."""
     pid = _valid_id(participant_id)
-    participant = participants_for(account).where(Participant.id == pid).first()
+    query = participants_for(account).where(Participant.id == pid)
+    if organization_id is not None:
+        query = query.where(Participant.organization == organization_id)
+    participant = query.first()
     if participant is None:
         raise NotFound()
     return participant
@@ -254,6 +271,15 @@ def find_duplicate(organization_id, values, exclude_id=None):
     return None
 
 
+def duplicate_message(duplicate):
+    """What a save says of a participant already in the delegation."""
+    return _l(
+        "This person is already in your delegation: %(name)s (no. %(id)s).",
+        name=duplicate.full_name or duplicate.family_name,
+        id=duplicate.id,
+    )
+
+
 @dataclass
 class SaveResult:
     participant: Participant
@@ -268,7 +294,18 @@ class SaveResult:
     submitted: bool = False
 
 
-def save(actor, participant_id, values, event, *, version=None, photo=None, submit=False, key=""):
+def save(
+    actor,
+    participant_id,
+    values,
+    event,
+    *,
+    version=None,
+    photo=None,
+    submit=False,
+    key="",
+    organization_id=None,
+):
     """Create (``participant_id`` None) or change a participant of the actor's organization,
     and submit it with ``submit``: one transaction, guarded by the form's one-time ``key``.
 
@@ -293,15 +330,27 @@ def save(actor, participant_id, values, event, *, version=None, photo=None, subm
     return result
 
 
-def _save_locked(actor, participant_id, values, event, version, photo, submit, result):
-    organization_id = actor.organization_id
+def save_within(actor, organization_id, participant_id, values, event, *, version, submit=False):
+    """The same save, inside a transaction the caller holds (an import: all rows or none)."""
+    values = {k: v for k, v in values.items() if k in EDITABLE}
+    result = SaveResult(None)
+    result.participant = _save_locked(
+        actor, participant_id, values, event, version, None, submit, result, organization_id
+    )
+    return result
+
+
+def _save_locked(
+    actor, participant_id, values, event, version, photo, submit, result, organization_id=None
+):
+    organization_id = organization_for(actor, organization_id)
     lock_organization(organization_id)
     if participant_id is None:
         participant = Participant(organization=organization_id, created_by=actor, status=DRAFT)
         participant.version = 0
         refusal = lifecycle.refusal(None, "create", actor, event)
     else:
-        participant = get_participant(actor, participant_id)
+        participant = get_participant(actor, participant_id, organization_id)
         refusal = lifecycle.refusal(participant, "save", actor, event)
     if refusal is not None:
         _raise(refusal)
@@ -310,14 +359,7 @@ def _save_locked(actor, participant_id, values, event, version, photo, submit, r
         raise VersionConflict(participant, missing=version is None)
     duplicate = find_duplicate(organization_id, {**participant.__data__, **values}, participant.id)
     if duplicate is not None:
-        raise DomainError(
-            _l(
-                "This person is already in your delegation: %(name)s (no. %(id)s).",
-                name=duplicate.full_name or duplicate.family_name,
-                id=duplicate.id,
-            ),
-            field="duplicate",
-        )
+        raise DomainError(duplicate_message(duplicate), field="duplicate")
     result.created = participant.id is None
     result.changed = sorted(
         k for k, v in values.items() if result.created or getattr(participant, k) != v
@@ -347,6 +389,7 @@ def _save_locked(actor, participant_id, values, event, version, photo, submit, r
         obj=participant,
         fields=result.changed,
         photo=photo is not None,
+        **({"entered_by_secretariat": True} if actor.is_secretariat else {}),
     )
     badge_changed = photo is not None or any(k in BADGE_FIELDS for k in result.changed)
     if badge_changed and lifecycle.refusal(participant, "resubmit", actor, event) is None:
@@ -369,7 +412,8 @@ def notify_submission(participant, actor):
     submission's transaction)."""
     from . import mail  # noqa: PLC0415
 
-    if not actor.email:
+    if not actor.email or actor.is_secretariat:
+        # The summary lists the sender's delegation: the secretariat entering one has none.
         return
     everyone = list(participants_for(actor).order_by(Participant.family_name, Participant.id))
     mail.enqueue_to_account(

@@ -1,0 +1,37 @@
+"""Spreadsheets of participants checked and waiting for confirmation (portal/services/imports.py):
+kept in the database between the preview and the confirmation, applied once."""
+
+from peewee import CharField, DateTimeField, ForeignKeyField, Model, TextField
+
+
+def up(migrator, db):
+    class Organization(Model):
+        class Meta:
+            database = db
+            table_name = "organization"
+
+    class Account(Model):
+        class Meta:
+            database = db
+            table_name = "account"
+
+    class ParticipantImport(Model):
+        id = CharField(max_length=32, primary_key=True)
+        organization = ForeignKeyField(Organization, backref="+", on_delete="CASCADE")
+        account = ForeignKeyField(Account, null=True, backref="+", on_delete="SET NULL")
+        filename = CharField(max_length=200, default="")
+        rows = TextField()
+        report = TextField(default="")
+        created_at = DateTimeField(index=True)
+        applied_at = DateTimeField(null=True)
+        result = TextField(default="")
+
+        class Meta:
+            database = db
+            table_name = "participant_import"
+
+    db.create_tables([ParticipantImport])
+
+
+def down(migrator, db):
+    migrator.migrate(migrator.drop_table("participant_import"))

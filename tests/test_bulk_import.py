@@ -1,0 +1,455 @@
+"""Many participants at once, through HTTP as a browser sends them: the template, a file
+checked and previewed (nothing written), confirmed once (all rows or none), imported again
+(updates, nothing new); the same from the secretariat's page for an organization without any
+coordinator; and hostile files, each refused with its message and nothing written."""
+
+import csv
+import datetime as dt
+import io
+import json
+import re
+import zipfile
+
+import openpyxl
+import pytest
+import xlsxwriter
+
+from portal.db import database
+from portal.models import (
+    ROLE_SECRETARIAT,
+    SUBMITTED,
+    AuditLog,
+    Participant,
+    ParticipantImport,
+)
+from portal.services import spreadsheets
+from tests.conftest import csrf_token
+from tests.test_delegation_helpers import PASSWORD
+
+HEADINGS_EN = {
+    "courtesy_title": "Title",
+    "family_name": "Family name (as in the passport)",
+    "given_names": "Given names (as in the passport)",
+    "gender": "Gender",
+    "function": "Function or title in the organization",
+    "is_head": "Head of delegation",
+    "nationality": "Nationality",
+    "date_of_birth": "Date of birth",
+    "passport_number": "Passport number",
+    "passport_country": "Passport issued by",
+    "passport_expiry": "Passport expiry date",
+    "email": "E-mail",
+    "arrival_date": "Arrival in Tunis",
+    "departure_date": "Departure from Tunis",
+    "visa_required": "Does this person need an entry visa for Tunisia?",
+    "visa_place": "Where the visa will be requested (embassy or consulate, city)",
+}
+FIELDS = list(HEADINGS_EN)
+
+
+def person(i, **values):
+    """Row ``i`` of a delegation: every field right (choices as a person writes them)."""
+    row = {
+        "courtesy_title": "Ms." if i % 2 else "Mr.",
+        "family_name": "NOM%s" % _letters(i),
+        "given_names": "Anne",
+        "gender": "Female" if i % 2 else "Male",
+        "function": "Expert",
+        "is_head": "yes" if i == 0 else "",
+        "nationality": "TN" if i % 3 else "France",
+        "date_of_birth": dt.date(1960, 1, 1) + dt.timedelta(days=i),
+        "passport_number": "P%07d" % i,
+        "passport_country": "TN" if i % 3 else "FR",
+        "passport_expiry": "2009-01-01",
+        "email": "p%d@example.org" % i,
+        "arrival_date": "15/11/2005",
+        "departure_date": "2005-11-19",
+        "visa_required": "no" if i % 4 else "yes",
+        "visa_place": "" if i % 4 else "Paris",
+    }
+    row.update(values)
+    return row
+
+
+def _letters(i):
+    """A name part from a number (names take letters only)."""
+    text = ""
+    i += 1
+    while i:
+        i, r = divmod(i - 1, 26)
+        text = chr(65 + r) + text
+    return text
+
+
+def xlsx(rows, headings=HEADINGS_EN, formulas=()):
+    """An XLSX file of ``rows`` (dicts by field) under ``headings``; ``formulas``: (row, col,
+    formula) written as formulas."""
+    out = io.BytesIO()
+    book = xlsxwriter.Workbook(out, {"in_memory": True})
+    sheet = book.add_worksheet()
+    day = book.add_format({"num_format": "yyyy-mm-dd"})
+    for c, name in enumerate(FIELDS):
+        sheet.write_string(0, c, headings[name])
+    for r, row in enumerate(rows, start=1):
+        for c, name in enumerate(FIELDS):
+            value = row.get(name, "")
+            if isinstance(value, dt.date):
+                sheet.write_datetime(r, c, dt.datetime.combine(value, dt.time()), day)
+            else:
+                sheet.write_string(r, c, str(value))
+    for r, c, formula in formulas:
+        sheet.write_formula(r, c, formula)
+    book.close()
+    return out.getvalue()
+
+
+def csv_file(rows, delimiter=",", encoding="utf-8", bom=False):
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=delimiter)
+    writer.writerow([HEADINGS_EN[n] for n in FIELDS])
+    for row in rows:
+        writer.writerow([str(row.get(n, "")) for n in FIELDS])
+    data = out.getvalue().encode(encoding)
+    return (b"\xef\xbb\xbf" + data) if bom else data
+
+
+@pytest.fixture
+def world(app, make_event, make_org, make_account):
+    event = make_event("open")
+    org = make_org("UNESCO")
+    other = make_org("WHO")
+    paper = make_org("ESCWA")  # sends its registrations on paper: no coordinator account
+    make_account("coord", organization=org)
+    make_account("intruder", organization=other)
+    make_account("sec", role=ROLE_SECRETARIAT, organization=None)
+    return {"event": event, "org": org, "other": other, "paper": paper}
+
+
+def count(app, organization=None):
+    with app.app_context(), database.connection_context():
+        query = Participant.select()
+        if organization is not None:
+            query = query.where(Participant.organization == organization.id)
+        return query.count()
+
+
+def imports_count(app):
+    with app.app_context(), database.connection_context():
+        return ParticipantImport.select().count()
+
+
+def send(client, url, data, filename):
+    page = client.get(url)
+    assert page.status_code == 200, page.status_code
+    token = csrf_token(page.get_data(as_text=True))
+    return client.post(
+        url,
+        data={"csrf_token": token, "file": (io.BytesIO(data), filename)},
+        content_type="multipart/form-data",
+    )
+
+
+def confirm(client, preview_url, submit=False):
+    page = client.get(preview_url)
+    token = csrf_token(page.get_data(as_text=True))
+    data = {"csrf_token": token}
+    if submit:
+        data["submit"] = "1"
+    return client.post(preview_url, data=data)
+
+
+def bad_rows():
+    """200 people, 7 of them wrong in 7 different ways: {row number in the file: column}."""
+    rows = [person(i) for i in range(200)]
+    wrong = {
+        5: ("family_name", "Müller 2"),  # a digit: not a name
+        17: ("date_of_birth", "31/02/1970"),  # no such day
+        40: ("passport_country", "Atlantis"),  # no such country
+        77: ("email", "not-an-address"),
+        101: ("passport_expiry", "2005-11-01"),  # expires before the summit ends
+        150: ("visa_required", "perhaps"),
+        180: ("passport_number", "P0000003"),  # the same passport as row 5 (index 3)
+    }
+    for index, (field, value) in wrong.items():
+        rows[index][field] = value
+        if field == "passport_number":
+            rows[index]["passport_country"] = rows[3]["passport_country"]
+    return rows, {index + 2: field for index, (field, _v) in wrong.items()}
+
+
+def test_template_in_each_language(client, auth, world):
+    auth.login("coord", PASSWORD)
+    page = client.get("/delegation/import")
+    assert page.status_code == 200
+    for language, heading in (("en", "Family name"), ("fr", "Nom"), ("ar", "اسم")):
+        client.get("/language/" + language)
+        response = client.get("/delegation/import/template.xlsx")
+        assert response.status_code == 200
+        assert response.headers["Content-Disposition"].startswith("attachment")
+        book = openpyxl.load_workbook(io.BytesIO(response.data), read_only=True)
+        first, second = book.worksheets
+        headings = [c.value for c in next(first.iter_rows(max_row=1))]
+        assert any(heading in h for h in headings), headings
+        assert len(headings) == 20
+        explained = [row for row in second.iter_rows(values_only=True) if row[0]]
+        assert len(explained) > 20  # instructions, then each column
+        book.close()
+        text = client.get("/delegation/import/template.csv").data.decode("utf-8-sig")
+        assert heading in text.splitlines()[0]
+        assert (";" if language == "fr" else ",") in text.splitlines()[0]
+
+
+def test_seven_bad_rows_then_corrected_then_again(client, auth, world, app):
+    auth.login("coord", PASSWORD)
+    rows, wrong = bad_rows()
+    response = send(client, "/delegation/import", xlsx(rows), "delegation.xlsx")
+    assert response.status_code == 303
+    preview = response.headers["Location"]
+    page = client.get(preview).get_data(as_text=True)
+    assert "200 rows: 193 to create, 0 to update, 0 unchanged, 7 with errors." in page
+    shown = dict(re.findall(r"<tr><td>(\d+)</td><td><bdi>[^<]*</bdi></td><td><ul><li>([^<:]+):", page))
+    assert {int(n): label for n, label in shown.items()} == {
+        n: HEADINGS_EN[field] for n, field in wrong.items()
+    }
+    assert "The same passport as row 5." in page
+    assert "Choose a country from the list." in page
+    assert "Import" not in re.sub(r"<h1>.*?</h1>|<title>.*?</title>", "", page).replace(
+        "Import participants", ""
+    ) or "<button class=\"primary\">Import" not in page
+    # Confirming a file with errors imports nothing.
+    assert confirm(client, preview).status_code == 409 or count(app) == 0
+    assert count(app) == 0
+
+    # Corrected: 200 participants in one step.
+    fixed = [person(i) for i in range(200)]
+    response = send(client, "/delegation/import", xlsx(fixed), "delegation.xlsx")
+    preview = response.headers["Location"]
+    page = client.get(preview).get_data(as_text=True)
+    assert "200 rows: 200 to create" in page
+    assert count(app) == 0  # nothing written before the confirmation
+    done = confirm(client, preview)
+    assert done.status_code == 303
+    assert count(app, world["org"]) == 200
+    page = client.get(done.headers["Location"]).get_data(as_text=True)
+    assert "Imported: 200 created, 0 updated, 0 unchanged." in page
+    # The same confirmation again imports nothing more, and says so.
+    again = confirm(client, preview) if "csrf_token" in page else None
+    token = csrf_token(page)
+    again = client.post(preview, data={"csrf_token": token})
+    assert again.status_code == 303
+    assert count(app) == 200
+    assert "imported already" in client.get(preview).get_data(as_text=True)
+
+    # Imported again with two changes: nothing new, the two updated.
+    changed = [person(i) for i in range(200)]
+    changed[10]["function"] = "Minister"
+    changed[20]["email"] = "new@example.org"
+    response = send(client, "/delegation/import", csv_file(changed, ";", bom=True), "d.csv")
+    preview = response.headers["Location"]
+    page = client.get(preview).get_data(as_text=True)
+    assert "200 rows: 0 to create, 2 to update, 198 unchanged, 0 with errors." in page
+    assert confirm(client, preview).status_code == 303
+    assert count(app) == 200
+    with app.app_context(), database.connection_context():
+        p = Participant.get(Participant.family_name == "NOM" + _letters(10))
+        assert p.function == "Minister"
+        assert p.date_of_birth == dt.date(1960, 1, 11)
+        assert p.arrival_date == dt.date(2005, 11, 15)
+        head = Participant.get(Participant.is_head == True)  # noqa: E712
+        assert head.family_name == "NOM" + _letters(0)
+        audits = [json.loads(a.details) for a in AuditLog.select().where(AuditLog.action == "participant.import")]
+        assert [(a["created"], a["updated"]) for a in audits] == [(200, 0), (0, 2)]
+
+
+def test_submit_complete_rows_keeps_incomplete_as_drafts(client, auth, world, app):
+    auth.login("coord", PASSWORD)
+    response = send(client, "/delegation/import", xlsx([person(1), person(2)]), "d.xlsx")
+    done = confirm(client, response.headers["Location"], submit=True)
+    page = client.get(done.headers["Location"]).get_data(as_text=True)
+    # No badge photo yet: a submission needs one; the rows are kept as drafts.
+    assert "Kept as drafts, not complete yet (a badge photo is needed): 2." in page
+    with app.app_context(), database.connection_context():
+        assert Participant.select().where(Participant.status == SUBMITTED).count() == 0
+
+
+def test_another_organization_import_is_not_found(client, auth, world, app):
+    auth.login("coord", PASSWORD)
+    response = send(client, "/delegation/import", xlsx([person(1)]), "d.xlsx")
+    preview = response.headers["Location"]
+    auth.logout()
+    auth.login("intruder", PASSWORD)
+    assert client.get(preview).status_code == 404
+    page = client.get("/delegation/import")
+    assert client.post(preview, data={"csrf_token": csrf_token(page.data)}).status_code == 404
+    assert count(app) == 0
+
+
+def test_secretariat_enters_for_an_organization_without_coordinator(client, auth, world, app):
+    auth.login("sec", PASSWORD)
+    paper = world["paper"]
+    base = "/secretariat/organizations/%d/import" % paper.id
+    organization_page = client.get("/secretariat/organizations/%d" % paper.id).get_data(as_text=True)
+    assert base in organization_page
+    rows, wrong = bad_rows()
+    response = send(client, base, xlsx(rows), "paper.xlsx")
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "7 with errors" in page
+    assert count(app) == 0
+    response = send(client, base, xlsx([person(i) for i in range(200)]), "paper.xlsx")
+    preview = response.headers["Location"]
+    assert preview.startswith(base + "/")
+    assert confirm(client, preview).status_code == 303
+    assert count(app, paper) == 200
+    again = [person(i) for i in range(200)]
+    again[0]["function"] = "Ambassador"
+    response = send(client, base, xlsx(again), "paper.xlsx")
+    assert "0 to create, 1 to update, 199 unchanged" in client.get(
+        response.headers["Location"]
+    ).get_data(as_text=True)
+    assert confirm(client, response.headers["Location"]).status_code == 303
+    assert count(app) == 200
+    with app.app_context(), database.connection_context():
+        audit = AuditLog.select().where(AuditLog.action == "participant.create").first()
+        assert json.loads(audit.details)["entered_by_secretariat"] is True
+        p = Participant.get(Participant.family_name == "NOM" + _letters(0))
+        assert p.created_by.is_secretariat and p.function == "Ambassador"
+    # The secretariat's page of another organization names that one only.
+    other = "/secretariat/organizations/%d/import" % world["other"].id
+    assert client.get(other + "/" + preview.rsplit("/", 1)[1]).status_code == 404
+
+
+def test_coordinator_sees_entered_by_the_secretariat(client, auth, world, app):
+    auth.login("sec", PASSWORD)
+    base = "/secretariat/organizations/%d/import" % world["org"].id
+    response = send(client, base, xlsx([person(1)]), "paper.xlsx")
+    confirm(client, response.headers["Location"])
+    auth.logout()
+    auth.login("coord", PASSWORD)
+    with app.app_context(), database.connection_context():
+        pid = Participant.get().id
+    page = client.get("/delegation/participants/%d" % pid).get_data(as_text=True)
+    assert "Entered by the secretariat" in page
+
+
+def test_csv_encodings_and_separators(client, auth, world, app):
+    auth.login("coord", PASSWORD)
+    rows = [person(1, given_names="Hélène"), person(2)]
+    for data in (
+        csv_file(rows),
+        csv_file(rows, ";", bom=True),
+        csv_file(rows, ";", encoding="cp1252"),
+    ):
+        response = send(client, "/delegation/import", data, "d.csv")
+        assert response.status_code == 303
+        page = client.get(response.headers["Location"]).get_data(as_text=True)
+        assert "2 rows: 2 to create" in page
+        assert "Hélène" in page
+
+
+def test_formula_injection_is_stored_as_text_and_exported_safely(client, auth, world, app):
+    auth.login("coord", PASSWORD)
+    attack = '=HYPERLINK("http://evil.example/","x")'
+    response = send(client, "/delegation/import", csv_file([person(1, function=attack)]), "d.csv")
+    assert confirm(client, response.headers["Location"]).status_code == 303
+    with app.app_context(), database.connection_context():
+        assert Participant.get().function == attack
+        from portal.services.exports import safe_cell
+
+        assert safe_cell(attack).startswith("'")
+
+
+# -- Hostile files ------------------------------------------------------------------------------
+
+
+def _zip(entries, compression=zipfile.ZIP_DEFLATED):
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression) as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+    return out.getvalue()
+
+
+def _workbook_entries():
+    with zipfile.ZipFile(io.BytesIO(xlsx([person(1)]))) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def _lying_sizes():
+    """An archive whose entry says it is small and inflates far past the limit."""
+    entries = _workbook_entries()
+    entries["xl/worksheets/sheet2.xml"] = b"<a>" + b"A" * (spreadsheets.MAX_INFLATED + 10) + b"</a>"
+    data = bytearray(_zip(entries))
+    # Rewrite the declared uncompressed size of that entry (local header and central directory).
+    name = b"xl/worksheets/sheet2.xml"
+    for signature, offset in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):
+        position = 0
+        while (position := data.find(signature, position)) != -1:
+            name_length_at = 26 if signature == b"PK\x03\x04" else 28
+            start = position + (30 if signature == b"PK\x03\x04" else 46)
+            length = int.from_bytes(data[position + name_length_at : position + name_length_at + 2], "little")
+            if bytes(data[start : start + length]) == name:
+                data[position + offset : position + offset + 4] = (1000).to_bytes(4, "little")
+            position += 4
+    return bytes(data)
+
+
+def hostile_files():
+    entries = _workbook_entries()
+    macro = dict(entries)
+    macro["xl/vbaProject.bin"] = b"\x00" * 100
+    shared = dict(entries)
+    shared["xl/sharedStrings.xml"] = b"<sst>" + b"<si><t>A</t></si>" * 600_000 + b"</sst>"
+    entity = dict(entries)
+    entity["xl/sharedStrings.xml"] = (
+        b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><sst><si><t>&a;</t></si></sst>'
+    )
+    return {
+        "not a workbook": ("d.xlsx", b"%PDF-1.4 not a workbook", "not what its name says"),
+        "a zip that is no workbook": ("d.xlsx", _zip({"a.txt": b"x"}), "damaged or is not an Excel"),
+        "a workbook called csv": ("d.csv", xlsx([person(1)]), "not what its name says"),
+        "binary called csv": ("d.csv", b"abc\x00def", "not what its name says"),
+        "macro file name": ("d.xlsm", xlsx([person(1)]), "Macro-enabled"),
+        "macro inside": ("d.xlsx", _zip(macro), "Macro-enabled"),
+        "shared strings bomb": ("d.xlsx", _zip(shared), "inflates"),
+        "lying sizes": ("d.xlsx", _lying_sizes(), "damaged or is not an Excel"),
+        "entities": ("d.xlsx", _zip(entity), "damaged or is not an Excel"),
+        "too many rows": (
+            "d.csv",
+            csv_file([person(i % 5) for i in range(spreadsheets.MAX_ROWS + 1)]),
+            "more than 1000 participants",
+        ),
+        "broken encoding": ("d.csv", b"\xef\xbb\xbfFamily name\r\n\xff\xfe\xfa", "cannot be read"),
+        "long line": ("d.csv", b"Family name\r\n" + b"A" * 5000, "longer than 4000"),
+        "other headings": ("d.csv", b"a,b\r\n1,2\r\n", "headings"),
+        "empty": ("d.csv", b"", "empty"),
+        "other type": ("d.pdf", b"%PDF", "Choose an Excel workbook"),
+    }
+
+
+@pytest.mark.parametrize("kind", list(hostile_files()))
+def test_hostile_file_refused(client, auth, world, app, kind):
+    filename, data, message = hostile_files()[kind]
+    auth.login("coord", PASSWORD)
+    response = send(client, "/delegation/import", data, filename)
+    assert response.status_code == 422
+    assert message in response.get_data(as_text=True)
+    assert count(app) == 0 and imports_count(app) == 0
+
+
+def test_formula_cell_reported(client, auth, world, app):
+    auth.login("coord", PASSWORD)
+    data = xlsx([person(1), person(2)], formulas=[(2, 3, '=CONCATENATE("A","B")')])
+    response = send(client, "/delegation/import", data, "d.xlsx")
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "1 with errors" in page
+    assert "Gender: This cell holds a formula" in page
+    assert count(app) == 0
+
+
+def test_too_large_file_refused(client, auth, world, app):
+    auth.login("coord", PASSWORD)
+    data = b"Family name\r\n" + (b"DOE\r\n" * (spreadsheets.MAX_FILE_BYTES // 5 + 10))
+    response = send(client, "/delegation/import", data, "d.csv")
+    assert response.status_code == 422
+    assert "too large" in response.get_data(as_text=True)
+    assert imports_count(app) == 0
