@@ -15,7 +15,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test install install-test system-test-deps translations check-translations \
         extract lifecycle-table lint format test-sqlite test-postgres bench-pages bench-server \
-        bench-signin bench-uploads lighthouse clean
+        bench-signin bench-uploads bench-imports lighthouse clean
 
 # The mail sender runs beside gunicorn and stops with it (Ctrl-C): without PORTAL_SMTP_HOST it
 # writes each e-mail to the log.
@@ -104,6 +104,10 @@ bench-signin: install-test translations
 # 64 badge photo uploads at once (50 megapixels and the largest accepted): workers' peak memory.
 bench-uploads: install-test translations
 	$(BIN)/python bench/uploads.py
+
+# A 500-row XLSX checked and previewed; the candidate readers' time and memory (README: Importing).
+bench-imports: install-test translations
+	$(BIN)/python bench/imports.py
 
 # lighthouse 12.2.3 from npm (installed once under bench/.node) against Debian's Chromium.
 lighthouse: install-test system-test-deps translations

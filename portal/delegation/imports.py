@@ -96,8 +96,9 @@ def template(place, extension):
         body = imports.template_csv(language)
         mimetype = "text/csv; charset=utf-8"
     response = current_app.response_class(body, mimetype=mimetype)
-    response.headers["Content-Disposition"] = (
-        "attachment; filename=participants-%s.%s" % (language, extension)
+    response.headers["Content-Disposition"] = "attachment; filename=participants-%s.%s" % (
+        language,
+        extension,
     )
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, max-age=3600"

@@ -24,8 +24,8 @@ from werkzeug.routing import BuildError
 from werkzeug.wsgi import FileWrapper
 
 from .. import clock
-from ..delegation import imports as import_pages
 from ..access import PUBLIC, SECRETARIAT, SIGNED_IN, secretariat_only
+from ..delegation import imports as import_pages
 from ..i18n import safe_next
 from ..models import (
     CATEGORIES,

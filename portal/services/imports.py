@@ -32,8 +32,6 @@ from ..db import database
 from ..models import (
     COURTESY_TITLES,
     GENDERS,
-    WITHDRAWN,
-    Participant,
     ParticipantImport,
     utcnow,
 )
@@ -95,7 +93,7 @@ def _words():
     for name in FIELDS:
         columns[_key(name)] = name
     for kind in ("courtesy_title", "gender"):
-        for value in (COURTESY_TITLES if kind == "courtesy_title" else GENDERS):
+        for value in COURTESY_TITLES if kind == "courtesy_title" else GENDERS:
             choices[kind].setdefault(value, value)
     return columns, choices
 
@@ -125,7 +123,12 @@ def formdata(cells):
     for name, value in cells.items():
         if isinstance(value, spreadsheets.FormulaCell):
             errors.append(
-                (name, _l("This cell holds a formula: write the value itself (formulas are not read)."))
+                (
+                    name,
+                    _l(
+                        "This cell holds a formula: write the value itself (formulas are not read)."
+                    ),
+                )
             )
             continue
         text = value.strip()
@@ -202,14 +205,11 @@ def _loaded(rows):
     return [{"n": r["n"], "data": {k: cell(v) for k, v in r["data"].items()}} for r in rows]
 
 
-def _existing(organization_id):
-    """The delegation's participants (not withdrawn) by passport: number's key and country."""
+def _existing(delegation):
+    """The delegation's participants by passport: the number's key and the issuing country."""
     found = {}
-    query = Participant.select().where(
-        (Participant.organization == organization_id) & (Participant.status != WITHDRAWN)
-    )
-    for p in query:
-        if p.passport_key:
+    for same_number in delegation.by_passport.values():
+        for p in same_number:
             found.setdefault((p.passport_key, p.passport_country), p)
     return found
 
@@ -231,7 +231,8 @@ class Checked:
 def check_rows(actor, organization_id, rows, event):
     """Check each row with the participant form and the lifecycle; write nothing."""
     checked = Checked()
-    existing = _existing(organization_id)
+    delegation = participants.delegation_of(organization_id)
+    existing = _existing(delegation)
     seen, head_row = {}, None
     for row in rows:
         data, errors = formdata(row["data"])
@@ -257,7 +258,10 @@ def check_rows(actor, organization_id, rows, event):
                 errors.append(
                     (
                         "is_head",
-                        _l("Only one head of delegation: row %(row)s is marked already.", row=head_row),
+                        _l(
+                            "Only one head of delegation: row %(row)s is marked already.",
+                            row=head_row,
+                        ),
                     )
                 )
             head_row = head_row or row["n"]
@@ -265,8 +269,8 @@ def check_rows(actor, organization_id, rows, event):
         if refusal is not None:
             errors.append(("", refusal.message))
         if not errors:
-            duplicate = participants.find_duplicate(
-                organization_id, {**(target.__data__ if target else {}), **values}, target and target.id
+            duplicate = delegation.duplicate(
+                {**(target.__data__ if target else {}), **values}, target and target.id
             )
             if duplicate is not None:
                 errors.append(("family_name", participants.duplicate_message(duplicate)))
@@ -308,7 +312,9 @@ def upload(actor, organization_id, filename, data, event):
     checked = check_rows(actor, organization_id, rows, event)
     checked.report["kind"] = kind
     with database.atomic():
-        ParticipantImport.delete().where(ParticipantImport.created_at < utcnow() - KEPT_FOR).execute()
+        ParticipantImport.delete().where(
+            ParticipantImport.created_at < utcnow() - KEPT_FOR
+        ).execute()
         return ParticipantImport.create(
             id=secrets.token_hex(16),
             organization=organization_id,
@@ -421,7 +427,9 @@ def _explanations():
     yes_no = gettext("%(yes)s or %(no)s.", yes=yes, no=no)
     latin = gettext("In Latin letters, as in the passport's machine-readable line.")
     text = {
-        "courtesy_title": gettext("One of: %(choices)s.", choices=", ".join(map(str, COURTESY_TITLES.values()))),
+        "courtesy_title": gettext(
+            "One of: %(choices)s.", choices=", ".join(map(str, COURTESY_TITLES.values()))
+        ),
         "family_name": latin,
         "given_names": latin,
         "family_name_original": gettext("In the person's own script (optional)."),
@@ -459,12 +467,17 @@ def instructions():
     from flask_babel import gettext  # noqa: PLC0415
 
     return [
-        gettext("One row per participant, under the headings of the first sheet; keep the headings."),
+        gettext(
+            "One row per participant, under the headings of the first sheet; keep the headings."
+        ),
         gettext(
             "Nothing is saved when you upload the file: every row is checked first, every error "
             "is shown with its row and column, and you confirm."
         ),
-        gettext("At most %(limit)s participants per file. Formulas are not read.", limit=spreadsheets.MAX_ROWS),
+        gettext(
+            "At most %(limit)s participants per file. Formulas are not read.",
+            limit=spreadsheets.MAX_ROWS,
+        ),
         gettext("A badge photo is added afterwards, on each participant's page."),
     ]
 
@@ -506,7 +519,11 @@ def template_xlsx(language):
         sheet.set_column(column, column, 18, fmt)
         if name in lists:
             sheet.data_validation(
-                1, column, spreadsheets.MAX_ROWS, column, {"validate": "list", "source": lists[name]}
+                1,
+                column,
+                spreadsheets.MAX_ROWS,
+                column,
+                {"validate": "list", "source": lists[name]},
             )
     sheet.freeze_panes(1, 0)
     help_sheet.set_column(0, 0, 32)

@@ -248,27 +248,61 @@ def _name_key(value):
     return " ".join((value or "").casefold().split())
 
 
-def find_duplicate(organization_id, values, exclude_id=None):
-    """Return the first other participant of the delegation (not withdrawn) with the same
-    passport number, or the same names and date of birth; None when there is none."""
+class Delegation:
+    """Participants of a delegation (not withdrawn), indexed by passport and by date of birth:
+    the one rule of what counts as the same person, over one participant or many rows."""
+
+    def __init__(self, participants):
+        self.by_passport, self.by_birth = {}, {}
+        for p in sorted(participants, key=lambda p: p.id):
+            if p.passport_key:
+                self.by_passport.setdefault(p.passport_key, []).append(p)
+            if p.birth_key:
+                self.by_birth.setdefault(p.birth_key, []).append(p)
+
+    def duplicate(self, values, exclude_id=None):
+        """The first other participant with the same passport number, or the same names and
+        date of birth, as ``values``; None when there is none."""
+        key = passport_key(values.get("passport_number"))
+        for other in self.by_passport.get(key, ()) if key else ():
+            if other.id != exclude_id:
+                return other
+        dob = values.get("date_of_birth")
+        family = _name_key(values.get("family_name"))
+        given = _name_key(values.get("given_names"))
+        if dob and family:
+            for other in self.by_birth.get(birth_key(dob), ()):
+                if other.id == exclude_id:
+                    continue
+                if _name_key(other.family_name) == family and _name_key(other.given_names) == given:
+                    return other
+        return None
+
+
+def delegation_of(organization_id, condition=None):
+    """The delegation's participants (not withdrawn), indexed (``Delegation``)."""
     query = Participant.select().where(
         (Participant.organization == organization_id) & (Participant.status != WITHDRAWN)
     )
-    if exclude_id:
-        query = query.where(Participant.id != exclude_id)
+    if condition is not None:
+        query = query.where(condition)
+    return Delegation(query)
+
+
+def find_duplicate(organization_id, values, exclude_id=None):
+    """Return the first other participant of the delegation (not withdrawn) with the same
+    passport number, or the same names and date of birth; None when there is none."""
     key = passport_key(values.get("passport_number"))
-    if key:
-        found = query.where(Participant.passport_key == key).order_by(Participant.id).first()
-        if found:
-            return found
     dob = values.get("date_of_birth")
-    family = _name_key(values.get("family_name"))
-    given = _name_key(values.get("given_names"))
-    if dob and family:
-        for other in query.where(Participant.birth_key == birth_key(dob)).order_by(Participant.id):
-            if _name_key(other.family_name) == family and _name_key(other.given_names) == given:
-                return other
-    return None
+    conditions = []
+    if key:
+        conditions.append(Participant.passport_key == key)
+    if dob and values.get("family_name"):
+        conditions.append(Participant.birth_key == birth_key(dob))
+    if not conditions:
+        return None
+    condition = conditions[0] if len(conditions) == 1 else (conditions[0] | conditions[1])
+    return delegation_of(organization_id, condition).duplicate(values, exclude_id)
 
 
 def duplicate_message(duplicate):

@@ -96,9 +96,7 @@ def _check_archive(data):
     try:
         for entry in entries:
             limit = (
-                MAX_SHARED_STRINGS
-                if entry.filename.endswith("sharedStrings.xml")
-                else MAX_INFLATED
+                MAX_SHARED_STRINGS if entry.filename.endswith("sharedStrings.xml") else MAX_INFLATED
             )
             size = 0
             with archive.open(entry) as stream:
@@ -192,7 +190,10 @@ def _cell_text(cell):
 
 def _too_many():
     return Refused(
-        _l("The file has more than %(limit)s participants: send it in several parts.", limit=MAX_ROWS)
+        _l(
+            "The file has more than %(limit)s participants: send it in several parts.",
+            limit=MAX_ROWS,
+        )
     )
 
 
