@@ -130,7 +130,9 @@ class ParticipantForm(PortalForm):
         filters=[_strip],
     )
     is_head = BooleanField(_l("Head of delegation"))
-    nationality = SelectField(_l("Nationality"), validators=[Optional()])
+    # The country lists are checked once, against a set (``_check_country``), not by walking
+    # their 250 choices for WTForms' own "Not a valid choice" as well.
+    nationality = SelectField(_l("Nationality"), validators=[Optional()], validate_choice=False)
     date_of_birth = DateField(_l("Date of birth"), validators=[Optional()])
     passport_number = StringField(
         _l("Passport number"),
@@ -142,7 +144,9 @@ class ParticipantForm(PortalForm):
             "dir": "ltr",
         },
     )
-    passport_country = SelectField(_l("Passport issued by"), validators=[Optional()])
+    passport_country = SelectField(
+        _l("Passport issued by"), validators=[Optional()], validate_choice=False
+    )
     passport_expiry = DateField(_l("Passport expiry date"), validators=[Optional()])
     email = EmailField(
         _l("E-mail"),
@@ -315,8 +319,14 @@ def country_choices(language):
     )
 
 
+@functools.lru_cache(maxsize=1)
+def _country_codes():
+    """Every country's code (the same in each language's list)."""
+    return frozenset(code for code, _name in countries("en"))
+
+
 def _check_country(field):
-    if field.data and field.data not in {choice.value for choice in field.choices}:
+    if field.data and field.data not in _country_codes():
         raise ValidationError(_l("Choose a country from the list."))
 
 

@@ -7,7 +7,14 @@ import os
 import pytest
 
 from portal.db import database
-from portal.models import DRAFT, Organization, Participant
+from portal.models import DRAFT, Account, Event, Organization, Participant
+from portal.services import imports
+
+#: A file of two participants, the second one wrong (the import pages' preview).
+IMPORT_CSV = (
+    "Family name (as in the passport),Given names (as in the passport),Passport number,"
+    "Passport issued by\r\nAXELSSON,Maria,X1234567,SE\r\nB4D,Jo,X7654321,SE\r\n"
+).encode()
 
 AXE_VERSION = "4.10.2"
 AXE = os.path.join(os.path.dirname(__file__), "vendor", "axe-%s.min.js" % AXE_VERSION)
@@ -20,6 +27,8 @@ COORDINATOR_PAGES = [
     "/delegation/participants/{draft}/delete",
     "/delegation/participants/{submitted}/withdraw",
     "/account/password",
+    "/delegation/import",
+    "/delegation/import/{import_with_errors}",
 ]
 SECRETARIAT_PAGES = [
     "/secretariat/",
@@ -32,6 +41,8 @@ SECRETARIAT_PAGES = [
     "/secretariat/exports",
     "/secretariat/accounts/import",
     "/secretariat/mail",
+    "/secretariat/organizations/{organization}/import",
+    "/secretariat/organizations/{organization}/import/{import_ready}",
 ]
 
 
@@ -41,7 +52,19 @@ def _ids(app):
         people = Participant.select().where(Participant.organization == unesco)
         draft = next(p.id for p in people if p.status == DRAFT)
         submitted = next(p.id for p in people if p.status != DRAFT)
-        return {"organization": unesco.id, "draft": draft, "submitted": submitted}
+        unesco_id = unesco.id
+    with app.test_request_context(), database.connection_context():
+        coordinator = Account.get(Account.username_key == Account.key("unesco.dfp"))
+        event = Event.current()
+        with_errors = imports.upload(coordinator, None, "a.csv", IMPORT_CSV, event)
+        ready = imports.upload(coordinator, None, "b.csv", IMPORT_CSV.rsplit(b"B4D", 1)[0], event)
+    return {
+        "organization": unesco_id,
+        "draft": draft,
+        "submitted": submitted,
+        "import_with_errors": with_errors.id,
+        "import_ready": ready.id,
+    }
 
 
 def _violations(page):
