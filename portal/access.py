@@ -6,6 +6,8 @@ nothing is closed to everyone (``check_access`` answers 404 and logs the omissio
 - ``coordinator_only``: coordinators of an organization.
 - ``secretariat_only``: the secretariat; everyone else gets 404, anonymous visitors are sent
   to sign in.
+- ``entering``: whoever enters participants: coordinators of an organization, and the
+  secretariat on an organization's behalf (the participant form's helpers).
 """
 
 import logging
@@ -21,6 +23,7 @@ PUBLIC = "public"
 SIGNED_IN = "signed_in"
 COORDINATOR = "coordinator"
 SECRETARIAT = "secretariat"
+ENTERING = "entering"
 
 
 def _mark(level):
@@ -35,6 +38,7 @@ public = _mark(PUBLIC)
 signed_in = _mark(SIGNED_IN)
 coordinator_only = _mark(COORDINATOR)
 secretariat_only = _mark(SECRETARIAT)
+entering = _mark(ENTERING)
 
 
 def login_redirect():
@@ -104,5 +108,10 @@ def check_access():
     if level == COORDINATOR and not (current_user.is_coordinator and current_user.organization_id):
         abort(404)
     if level == SECRETARIAT and not current_user.is_secretariat:
+        abort(404)
+    if level == ENTERING and not (
+        current_user.is_secretariat
+        or (current_user.is_coordinator and current_user.organization_id)
+    ):
         abort(404)
     return None

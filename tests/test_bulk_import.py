@@ -465,3 +465,54 @@ def test_too_large_file_refused(client, auth, world, app):
     assert response.status_code == 422
     assert "too large" in response.get_data(as_text=True)
     assert imports_count(app) == 0
+
+
+# -- The participant form, entered by the secretariat ---------------------------------------------
+
+
+def test_secretariat_enters_one_participant_with_the_coordinators_form(client, auth, world, app):
+    from tests.test_delegation_helpers import complete, jpeg, open_form, post_form
+
+    auth.login("sec", PASSWORD)
+    paper = world["paper"]
+    new = "/secretariat/organizations/%d/participants/new" % paper.id
+    assert new in client.get("/secretariat/organizations/%d" % paper.id).get_data(as_text=True)
+    form = open_form(client, new)
+    assert "Entered by the secretariat on the organization" in form[0]
+    # The form's own rules: a wrong field is refused (422), nothing written.
+    bad = post_form(client, complete(email="not-an-address"), url=new, form=form)
+    assert bad.status_code == 422
+    assert count(app) == 0
+    # Saved and submitted with its photo, for the organization named.
+    done = post_form(client, {**complete(), "submit": "1"}, url=new, photo=jpeg())
+    assert done.status_code == 303
+    assert done.headers["Location"].startswith("/secretariat/organizations/%d#p-" % paper.id)
+    with app.app_context(), database.connection_context():
+        p = Participant.get()
+        assert p.organization_id == paper.id and p.status == SUBMITTED
+        assert p.entered_by_secretariat
+        created = AuditLog.get(AuditLog.action == "participant.create")
+        assert json.loads(created.details)["entered_by_secretariat"] is True
+        assert AuditLog.get(AuditLog.action == "participant.submit").actor == "sec"
+    # Edited from the organization's page; another organization's address does not reach it.
+    edit = "/secretariat/organizations/%d/participants/%d/edit" % (paper.id, p.id)
+    html, token, key, version = open_form(client, edit)
+    assert 'value="BENALI"' in html
+    other = "/secretariat/organizations/%d/participants/%d/edit" % (world["other"].id, p.id)
+    assert client.get(other).status_code == 404
+    saved = post_form(client, complete(function="Ambassador"), url=edit)
+    assert saved.status_code == 303
+    with app.app_context(), database.connection_context():
+        assert Participant.get_by_id(p.id).function == "Ambassador"
+
+
+def test_coordinators_cannot_reach_the_secretariat_entry(client, auth, world, app):
+    auth.login("coord", PASSWORD)
+    url = "/secretariat/organizations/%d/participants/new" % world["org"].id
+    assert client.get(url).status_code == 404
+    page = client.get("/delegation/import")
+    response = client.post(
+        url, data={"csrf_token": csrf_token(page.data), **{"family_name": "DOE"}}
+    )
+    assert response.status_code == 404
+    assert count(app) == 0

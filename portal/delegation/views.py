@@ -14,6 +14,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     make_response,
     redirect,
     request,
@@ -26,7 +27,7 @@ from markupsafe import escape
 from werkzeug.datastructures import CombinedMultiDict, MultiDict
 
 from .. import lifecycle
-from ..access import coordinator_only, login_redirect, signed_in
+from ..access import coordinator_only, entering, login_redirect, signed_in
 from ..errors import render_error
 from ..i18n import current_language
 from ..models import STATUSES, Event, Organization, Photo
@@ -47,6 +48,43 @@ PER_PAGE = 25
 
 def _account():
     return current_user._get_current_object()
+
+
+class Entry:
+    """Whose delegation the participant form enters into: the coordinator's own (the default),
+    or, for the secretariat entering a registration sent on paper or by e-mail, the
+    organization its page names (``enter_for``). The form's views, template and save are the
+    same; only the organization and the addresses differ."""
+
+    def __init__(self, organization_id=None):
+        self.organization_id = organization_id
+        self.for_secretariat = organization_id is not None
+
+    def form_url(self, pid=None):
+        if self.for_secretariat:
+            if pid is None:
+                return url_for("secretariat.entry_new", organization_id=self.organization_id)
+            return url_for("secretariat.entry_edit", organization_id=self.organization_id, pid=pid)
+        if pid is None:
+            return url_for("delegation.participant_new")
+        return url_for("delegation.participant_edit", pid=pid)
+
+    def list_url(self, pid=None):
+        anchor = "#p-%d" % pid if pid else ""
+        if self.for_secretariat:
+            return (
+                url_for("secretariat.organization", organization_id=self.organization_id) + anchor
+            )
+        return url_for("delegation.participant_list") + anchor
+
+
+def enter_for(organization_id):
+    """Make this request's participant form enter into ``organization_id`` (the secretariat)."""
+    g.entry = Entry(organization_id)
+
+
+def _entry():
+    return g.get("entry") or Entry()
 
 
 # Run on every delegation page: their SQL is built once (portal/performance/prepared.py).
@@ -78,11 +116,15 @@ def _context():
     """What every delegation page shows: the organization, the event, the figures."""
     account = _account()
     event = _event()
+    entry = _entry()
     # The organization (and its data version) is read before any of the figures: what a page
     # shows is then at least as new as the version its cached parts are stored under. A GET
     # changes nothing: the organization read with the account at the start of the request will
     # do. After a POST (which may have changed the delegation) it is read again.
-    if request.method in ("GET", "HEAD") and account.organization is not None:
+    if entry.for_secretariat:
+        organization = _organization_by_id.first(entry.organization_id)
+        account = participants.delegation_scope(entry.organization_id)
+    elif request.method in ("GET", "HEAD") and account.organization is not None:
         organization = account.organization
     else:
         organization = _organization_by_id.first(account.organization_id)
@@ -96,6 +138,7 @@ def _context():
         "summary": participants.summary(account, version),
         "statuses": STATUSES,
         "country_name": country_name,
+        "entry": entry,
     }
 
 
@@ -336,7 +379,7 @@ def _saved_response(result):
     message and every part of the list the save touched (HTMX)."""
     participant = result.participant
     message = _done_message(result)
-    anchor = url_for(".participant_list") + "#p-%d" % participant.id
+    anchor = _entry().list_url(participant.id)
     if not is_htmx():
         flash(message)
         return redirect(anchor, 303)
@@ -398,6 +441,7 @@ def _save(participant_id):
             photo=photo,
             submit="submit" in request.form,
             key=key,
+            organization_id=_entry().organization_id,
         )
     except participants.VersionConflict as exc:
         form.version.data = str(exc.current.version)
@@ -420,7 +464,9 @@ def _save(participant_id):
 
 def _stored(participant_id):
     """The participant a form being shown again is about (None for a new one; 404 if not ours)."""
-    return participants.get_participant(_account(), participant_id) if participant_id else None
+    if not participant_id:
+        return None
+    return participants.get_participant(_account(), participant_id, _entry().organization_id)
 
 
 def _not_submitted(result):
@@ -467,6 +513,11 @@ def _shown(name, value):
 @coordinator_only
 def participant_new():
     """Add a participant: the form (in the list with HTMX), saved as a draft or submitted."""
+    return new_participant()
+
+
+def new_participant():
+    """The new participant's form (GET) and its save (POST), for the entry's delegation."""
     if request.method == "POST":
         return _save(None)
     return _render_form(_form())
@@ -476,14 +527,19 @@ def participant_new():
 @coordinator_only
 def participant_edit(pid):
     """Change a participant of the delegation (404 for anyone else's)."""
+    return edit_participant(pid)
+
+
+def edit_participant(pid):
+    """A participant's form (GET) and its save (POST), in the entry's delegation only."""
     if request.method == "POST":
         return _save(pid)
-    participant = participants.get_participant(_account(), pid)
+    participant = participants.get_participant(_account(), pid, _entry().organization_id)
     return _render_form(_form(participant), participant)
 
 
 @bp.route("/delegation/participants/validate/<name>", methods=["POST"])
-@coordinator_only
+@entering
 def validate_field(name):
     """Check one field as it is left (HTMX) and answer with that field's block."""
     if name not in LIVE_FIELDS:
@@ -497,7 +553,7 @@ def validate_field(name):
 
 
 @bp.route("/delegation/countries/<lang>")
-@coordinator_only
+@entering
 def country_options(lang):
     """The country list's options, for a form swapped into the list (cached by the browser)."""
     if lang not in ("fr", "en", "ar"):
@@ -655,7 +711,7 @@ def photo(pid, digest):
 
 
 @bp.route("/delegation/photos/kept/<key>/<digest>.jpg")
-@coordinator_only
+@entering
 def pending_photo(key, digest):
     """The thumbnail of a photo kept from a form that could not be saved (its sender only)."""
     row = pending_photos.find(key, _account())

@@ -26,6 +26,7 @@ from werkzeug.wsgi import FileWrapper
 from .. import clock
 from ..access import PUBLIC, SECRETARIAT, SIGNED_IN, secretariat_only
 from ..delegation import imports as import_pages
+from ..delegation.views import edit_participant, enter_for, new_participant
 from ..i18n import safe_next
 from ..models import (
     CATEGORIES,
@@ -476,6 +477,28 @@ def import_preview(organization_id, import_id):
     if request.method == "POST":
         return import_pages.confirm(place, import_id)
     return import_pages.preview(place, import_id)
+
+
+# The coordinators' participant form, entered on the organization's behalf (a registration sent
+# on paper or by e-mail): the same views, template, rules and save (portal/delegation/views.py).
+
+
+@bp.route("/organizations/<int:organization_id>/participants/new", methods=["GET", "POST"])
+@secretariat_only
+def entry_new(organization_id):
+    """Add a participant to this organization's delegation."""
+    enter_for(_organization_or_404(organization_id).id)
+    return new_participant()
+
+
+@bp.route(
+    "/organizations/<int:organization_id>/participants/<int:pid>/edit", methods=["GET", "POST"]
+)
+@secretariat_only
+def entry_edit(organization_id, pid):
+    """Change a participant of this organization's delegation (404 for another's)."""
+    enter_for(_organization_or_404(organization_id).id)
+    return edit_participant(pid)
 
 
 @bp.route("/organizations/<int:organization_id>/coordinators", methods=["POST"])

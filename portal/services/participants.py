@@ -340,8 +340,9 @@ def save(
     key="",
     organization_id=None,
 ):
-    """Create (``participant_id`` None) or change a participant of the actor's organization,
-    and submit it with ``submit``: one transaction, guarded by the form's one-time ``key``.
+    """Create (``participant_id`` None) or change a participant of the actor's organization
+    (for the secretariat: of ``organization_id``, entered on its behalf), and submit it with
+    ``submit``: one transaction, guarded by the form's one-time ``key``.
 
     In one transaction holding the delegation's lock: the lifecycle's "create" or "save", the
     version check, duplicates, the head of delegation's mark (moved from the previous head
@@ -354,13 +355,13 @@ def save(
 
     def change():
         result.participant = _save_locked(
-            actor, participant_id, values, event, version, photo, submit, result
+            actor, participant_id, values, event, version, photo, submit, result, organization_id
         )
         return result.participant
 
     row, replayed = idempotency.run_once(key, actor, "participant.save", change)
     if replayed:
-        return SaveResult(get_participant(actor, row.object_id), replayed=True)
+        return SaveResult(get_participant(actor, row.object_id, organization_id), replayed=True)
     return result
 
 
@@ -505,6 +506,12 @@ class _Coordinator:
 
     def __init__(self, organization_id):
         self.organization_id = organization_id
+
+
+def delegation_scope(organization_id):
+    """What ``summary`` and ``participants_for`` take to mean one delegation's participants
+    (the secretariat entering on an organization's behalf sees that delegation's figures)."""
+    return _Coordinator(organization_id)
 
 
 def _per_organization(build):

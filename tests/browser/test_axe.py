@@ -12,9 +12,9 @@ from portal.services import imports
 
 #: A file of two participants, the second one wrong (the import pages' preview).
 IMPORT_CSV = (
-    "Family name (as in the passport),Given names (as in the passport),Passport number,"
-    "Passport issued by\r\nAXELSSON,Maria,X1234567,SE\r\nB4D,Jo,X7654321,SE\r\n"
-).encode()
+    b"Family name (as in the passport),Given names (as in the passport),Passport number,"
+    b"Passport issued by\r\nAXELSSON,Maria,X1234567,SE\r\nB4D,Jo,X7654321,SE\r\n"
+)
 
 AXE_VERSION = "4.10.2"
 AXE = os.path.join(os.path.dirname(__file__), "vendor", "axe-%s.min.js" % AXE_VERSION)
