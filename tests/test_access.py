@@ -19,7 +19,14 @@ from werkzeug.routing import IntegerConverter
 
 from portal import models
 from portal.db import database
-from portal.models import ROLE_SECRETARIAT, AuditLog, Participant, Photo
+from portal.models import (
+    ROLE_SECRETARIAT,
+    AuditLog,
+    Participant,
+    ParticipantImport,
+    Photo,
+    utcnow,
+)
 from portal.services.accounts import issue_password_link
 
 from .conftest import csrf_token
@@ -27,8 +34,16 @@ from .conftest import csrf_token
 PASSWORD = "Correct-horse-42"
 # The only routes an anonymous visitor may use.
 PUBLIC = {"/", "/login", "/healthz", "/language/<code>", "/password/set"}
-TEXT_VALUES = {"code": "en", "lang": "en", "language": "en", "format": "csv", "ext": "csv"}
+TEXT_VALUES = {
+    "code": "en",
+    "lang": "en",
+    "language": "en",
+    "format": "csv",
+    "ext": "csv",
+    "extension": "csv",
+}
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+EMPTY_REPORT = '{"rows": [], "counts": {"create": 0, "update": 0, "same": 0, "error": 0}}'
 
 
 @pytest.fixture
@@ -53,6 +68,9 @@ def world(app, make_org, make_account, make_participant, make_event):
             digest="0" * 64,
         )
         audit_row = AuditLog.create(action="test", organization=org_a, object_id=person_a.id)
+        ParticipantImport.create(
+            id="a" * 32, organization=org_a, rows="[]", report=EMPTY_REPORT, created_at=utcnow()
+        )
         url = issue_password_link(coord_a, None)
     objects = {
         "organization": org_a,

@@ -125,7 +125,7 @@ def upload(place):
         found = imports.upload(_actor(), place.organization_id, filename, data, _event())
     except spreadsheets.Refused as exc:
         return _page(place, 422, exc.message)
-    return redirect(place.url("preview", import_id=found.id), 303)
+    return redirect(place.url("preview", participant_import_id=found.id), 303)
 
 
 def preview(place, import_id):
@@ -156,7 +156,7 @@ def confirm(place, import_id):
         flash(_("This file was imported already: nothing more was done."), "message")
     else:
         flash(done_message(result), "ok")
-    return redirect(place.url("preview", import_id=import_id), 303)
+    return redirect(place.url("preview", participant_import_id=import_id), 303)
 
 
 def done_message(result):

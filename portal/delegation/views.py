@@ -676,14 +676,14 @@ def import_upload():
     return import_pages.upload(place)
 
 
-@bp.route("/delegation/import/<import_id>", methods=["GET", "POST"])
+@bp.route("/delegation/import/<participant_import_id>", methods=["GET", "POST"])
 @coordinator_only
-def import_preview(import_id):
+def import_preview(participant_import_id):
     """What the file would do (GET), and its confirmation (POST)."""
     place = _import_place()
     if request.method == "POST":
-        return import_pages.confirm(place, import_id)
-    return import_pages.preview(place, import_id)
+        return import_pages.confirm(place, participant_import_id)
+    return import_pages.preview(place, participant_import_id)
 
 
 # -- Badge photos -------------------------------------------------------------------------------

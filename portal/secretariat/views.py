@@ -469,14 +469,16 @@ def import_upload(organization_id):
     return import_pages.upload(place)
 
 
-@bp.route("/organizations/<int:organization_id>/import/<import_id>", methods=["GET", "POST"])
+@bp.route(
+    "/organizations/<int:organization_id>/import/<participant_import_id>", methods=["GET", "POST"]
+)
 @secretariat_only
-def import_preview(organization_id, import_id):
+def import_preview(organization_id, participant_import_id):
     """What the file would do (GET), and its confirmation (POST)."""
     place = _import_place(organization_id)
     if request.method == "POST":
-        return import_pages.confirm(place, import_id)
-    return import_pages.preview(place, import_id)
+        return import_pages.confirm(place, participant_import_id)
+    return import_pages.preview(place, participant_import_id)
 
 
 # The coordinators' participant form, entered on the organization's behalf (a registration sent
