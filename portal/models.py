@@ -379,6 +379,11 @@ class Participant(BaseModel):
         )
 
     @property
+    def has_scan(self):
+        """Whether the scan of a paper registration is attached."""
+        return PaperScan.select().where(PaperScan.participant == self.id).exists()
+
+    @property
     def masked_passport(self):
         """Return the passport number with all but its last three characters hidden."""
         if not self.passport_number:
@@ -442,6 +447,20 @@ class ParticipantImport(BaseModel):
     applied_at = DateTimeField(null=True)
     #: JSON: what the confirmation did.
     result = TextField(default="")
+
+
+class PaperScan(BaseModel):
+    """The scan of a registration sent on paper (PDF or image), attached by the secretariat to
+    the participant it entered; served as a download to the secretariat and the organization's
+    coordinators only (portal/services/scans.py)."""
+
+    participant = ForeignKeyField(Participant, backref="+", unique=True, on_delete="CASCADE")
+    filename = CharField(max_length=200, default="")
+    content_type = CharField(max_length=64)
+    data = BlobField()
+    digest = CharField(max_length=64)
+    attached_by = ForeignKeyField(Account, null=True, backref="+", on_delete="SET NULL")
+    attached_at = DateTimeField(default=utcnow)
 
 
 class AuditLog(BaseModel):
@@ -547,6 +566,7 @@ MODELS = [
     Photo,
     PendingPhoto,
     ParticipantImport,
+    PaperScan,
     AuditLog,
     SubmissionKey,
     PasswordLink,

@@ -494,6 +494,10 @@ def test_secretariat_enters_one_participant_with_the_coordinators_form(client, a
         created = AuditLog.get(AuditLog.action == "participant.create")
         assert json.loads(created.details)["entered_by_secretariat"] is True
         assert AuditLog.get(AuditLog.action == "participant.submit").actor == "sec"
+    history = client.get("/secretariat/participants/%d" % p.id).get_data(as_text=True)
+    assert (
+        "Registration created as a draft. Entered by the secretariat on the organization" in history
+    )
     # Edited from the organization's page; another organization's address does not reach it.
     edit = "/secretariat/organizations/%d/participants/%d/edit" % (paper.id, p.id)
     html, token, key, version = open_form(client, edit)
@@ -532,3 +536,48 @@ def test_preview_of_500_rows_fits_a_2g_link(client, auth, world, app):
     last = client.get(preview + "?page=10").get_data(as_text=True)
     assert "<td>501</td>" in last and 'rel="next"' not in last
     assert client.get(preview + "?page=0").status_code == 400
+
+
+# -- The scan of a paper registration -------------------------------------------------------------
+
+
+def _attach(client, pid, data, filename):
+    page = client.get("/secretariat/participants/%d" % pid)
+    return client.post(
+        "/secretariat/participants/%d/scan" % pid,
+        data={"csrf_token": csrf_token(page.data), "scan": (io.BytesIO(data), filename)},
+        content_type="multipart/form-data",
+    )
+
+
+def test_paper_scan_served_to_the_secretariat_and_the_organization_only(
+    client, auth, world, app, make_participant
+):
+    from tests.test_delegation_helpers import jpeg
+
+    p = make_participant(world["org"], family_name="PAPER")
+    auth.login("sec", PASSWORD)
+    pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    refused = _attach(client, p.id, b"<html><script>alert(1)</script></html>", "scan.pdf")
+    assert refused.status_code == 422
+    assert "A scan is a PDF file or an image" in refused.get_data(as_text=True)
+    too_large = _attach(client, p.id, b"%PDF-" + b"0" * (5 * 1024 * 1024), "big.pdf")
+    assert too_large.status_code == 422
+    assert _attach(client, p.id, pdf, "registration.pdf").status_code == 303
+    page = client.get("/secretariat/participants/%d" % p.id).get_data(as_text=True)
+    assert "Scan of the paper registration attached." in page
+    scan = client.get("/participants/%d/scan" % p.id)
+    assert scan.status_code == 200 and scan.data == pdf
+    assert scan.headers["Content-Type"] == "application/pdf"
+    assert scan.headers["Content-Disposition"].startswith("attachment")
+    assert scan.headers["X-Content-Type-Options"] == "nosniff"
+    # An image replaces it, typed by its content whatever its name says.
+    assert _attach(client, p.id, jpeg(), "scan.pdf").status_code == 303
+    assert client.get("/participants/%d/scan" % p.id).headers["Content-Type"] == "image/jpeg"
+    auth.logout()
+    auth.login("coord", PASSWORD)
+    assert client.get("/participants/%d/scan" % p.id).status_code == 200
+    assert _attach(client, p.id, pdf, "x.pdf").status_code == 404  # the secretariat's only
+    auth.logout()
+    auth.login("intruder", PASSWORD)
+    assert client.get("/participants/%d/scan" % p.id).status_code == 404

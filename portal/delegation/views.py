@@ -33,7 +33,7 @@ from ..i18n import current_language
 from ..models import STATUSES, Event, Organization, Photo
 from ..params import MAX_PAGE, bounded_int, page_arg
 from ..performance.prepared import prepared
-from ..services import DomainError, NotFound, idempotency, participants, pending_photos
+from ..services import DomainError, NotFound, idempotency, participants, pending_photos, scans
 from ..services.countries import countries, country_name
 from ..services.photos import PhotoError
 from ..services.photos import process as process_photo
@@ -708,6 +708,24 @@ def photo(pid, digest):
     response.set_etag(etag)
     response.headers["Content-Disposition"] = "inline"
     return response.make_conditional(request)
+
+
+@bp.route("/participants/<int:pid>/scan")
+@signed_in
+def paper_scan(pid):
+    """The scan of a paper registration, to the secretariat and the organization's coordinators
+    only; always a download, never shown in the page (a PDF or image sent by anyone)."""
+    scan = scans.find(_account(), pid)
+    response = current_app.response_class(bytes(scan.data), mimetype=scan.content_type)
+    extension = {"application/pdf": "pdf"}.get(scan.content_type, scan.content_type.split("/")[1])
+    response.headers["Content-Disposition"] = "attachment; filename=registration-%d.%s" % (
+        pid,
+        extension,
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
 
 
 @bp.route("/delegation/photos/kept/<key>/<digest>.jpg")

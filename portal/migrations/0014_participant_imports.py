@@ -1,7 +1,8 @@
 """Spreadsheets of participants checked and waiting for confirmation (portal/services/imports.py):
-kept in the database between the preview and the confirmation, applied once."""
+kept in the database between the preview and the confirmation, applied once; and the scans of
+registrations sent on paper (portal/services/scans.py)."""
 
-from peewee import CharField, DateTimeField, ForeignKeyField, Model, TextField
+from peewee import BlobField, CharField, DateTimeField, ForeignKeyField, Model, TextField
 
 
 def up(migrator, db):
@@ -30,8 +31,26 @@ def up(migrator, db):
             database = db
             table_name = "participant_import"
 
-    db.create_tables([ParticipantImport])
+    class Participant(Model):
+        class Meta:
+            database = db
+            table_name = "participant"
+
+    class PaperScan(Model):
+        participant = ForeignKeyField(Participant, backref="+", unique=True, on_delete="CASCADE")
+        filename = CharField(max_length=200, default="")
+        content_type = CharField(max_length=64)
+        data = BlobField()
+        digest = CharField(max_length=64)
+        attached_by = ForeignKeyField(Account, null=True, backref="+", on_delete="SET NULL")
+        attached_at = DateTimeField()
+
+        class Meta:
+            database = db
+            table_name = "paper_scan"
+
+    db.create_tables([ParticipantImport, PaperScan])
 
 
 def down(migrator, db):
-    migrator.migrate(migrator.drop_table("participant_import"))
+    migrator.migrate(migrator.drop_table("paper_scan"), migrator.drop_table("participant_import"))

@@ -26,7 +26,10 @@ MESSAGES = {
     "participant.accredit": _l("Accreditation granted."),
     # Translators: a participant's history; %(reason)s is one of the standard reasons.
     "participant.reject": _l("Accreditation refused: %(reason)s"),
+    "participant.scan": _l("Scan of the paper registration attached."),
 }
+#: Added to what the secretariat entered on an organization's behalf.
+ON_BEHALF = _l("Entered by the secretariat on the organization's behalf.")
 # Translators: a participant's history, when the secretariat wrote its own reason.
 OWN_REASON = _l("a reason written by the secretariat.")
 # Translators: a participant's history, among the fields changed.
@@ -40,11 +43,19 @@ def _label(name):
 
 
 def describe(row):
-    """Return the sentence for one audit row about a participant (its code if unknown)."""
+    """Return the sentence for one audit row about a participant (its code if unknown), and
+    whether the secretariat entered it on the organization's behalf."""
     try:
         details = json.loads(row.details) if row.details else {}
     except ValueError:
         details = {}
+    sentence = _sentence(row, details)
+    if details.get("entered_by_secretariat"):
+        return "%s %s" % (sentence, ON_BEHALF)
+    return sentence
+
+
+def _sentence(row, details):
     message = MESSAGES.get(row.action)
     if message is None:
         return row.action

@@ -41,7 +41,7 @@ from ..models import (
     Photo,
 )
 from ..params import MAX_PAGE, bounded_int, int_arg, page_arg
-from ..services import DomainError, decisions, exports, listings, mail, prepcom
+from ..services import DomainError, NotFound, decisions, exports, listings, mail, prepcom, scans
 from ..services.accounts import (
     LOCK,
     issue_password_link,
@@ -340,7 +340,7 @@ def _row(participant, form=None, message=None, status=200):
 # -- A participant -------------------------------------------------------------------------------
 
 
-def _participant_page(participant, form=None, status=200):
+def _participant_page(participant, form=None, status=200, scan_error=None):
     participant = (
         Participant.select(Participant, Organization)
         .join(Organization)
@@ -359,6 +359,9 @@ def _participant_page(participant, form=None, status=200):
         describe=describe_history,
         form=form,
         reasons=REJECTION_REASONS,
+        has_scan=scans.has_scan(participant.id),
+        scan_error=scan_error,
+        max_scan=scans.MAX_SCAN_BYTES // 1048576,
     )
 
 
@@ -370,6 +373,25 @@ def participant(participant_id):
     if found is None:
         abort(404)
     return _participant_page(found)
+
+
+@bp.route("/participants/<int:participant_id>/scan", methods=["POST"])
+@secretariat_only
+def attach_scan(participant_id):
+    """Attach the scan of the participant's paper registration (PDF or image)."""
+    upload = request.files.get("scan")
+    data = upload.read(scans.MAX_SCAN_BYTES + 1) if upload and upload.filename else b""
+    try:
+        scans.attach(_actor(), participant_id, upload.filename if upload else "", data)
+    except NotFound:
+        abort(404)
+    except DomainError as exc:
+        found = Participant.get_or_none(Participant.id == participant_id)
+        if found is None:
+            abort(404)
+        return _participant_page(found, status=exc.status, scan_error=exc.message)
+    flash(_("The scan is attached."), "ok")
+    return see_other(url_for(".participant", participant_id=participant_id))
 
 
 @bp.route("/participants/<int:participant_id>/photo/<digest>")
