@@ -158,7 +158,8 @@ def privacy_purge(before, dry_run):
             _fail(exc.message)
     click.echo(
         "%sparticipants registered before %s: %d passport numbers, %d dates of birth, "
-        "%d photos %s"
+        "%d photos %s (with %d scans of paper registrations and %d spreadsheets awaiting "
+        "confirmation)"
         % (
             "dry run, nothing removed: " if dry_run else "",
             result.before,
@@ -166,6 +167,8 @@ def privacy_purge(before, dry_run):
             result.dates_of_birth,
             result.photos,
             "to remove" if dry_run else "removed",
+            result.scans,
+            result.imports,
         )
     )
     if not dry_run and not is_sqlite():

@@ -581,3 +581,22 @@ def test_paper_scan_served_to_the_secretariat_and_the_organization_only(
     auth.logout()
     auth.login("intruder", PASSWORD)
     assert client.get("/participants/%d/scan" % p.id).status_code == 404
+
+
+def test_privacy_purge_removes_scans_and_waiting_spreadsheets(
+    client, auth, world, app, runner, make_participant
+):
+    from portal.models import PaperScan
+
+    p = make_participant(world["paper"], family_name="PAPER")
+    auth.login("sec", PASSWORD)
+    assert _attach(client, p.id, b"%PDF-1.4\n%%EOF\n", "r.pdf").status_code == 303
+    base = "/secretariat/organizations/%d/import" % world["paper"].id
+    assert send(client, base, xlsx([person(1)]), "paper.xlsx").status_code == 303
+    tomorrow = (dt.date.today() + dt.timedelta(days=2)).isoformat()
+    done = runner.invoke(args=["privacy", "purge", "--before", tomorrow])
+    assert done.exit_code == 0, done.output
+    assert "1 scans of paper registrations and 1 spreadsheets awaiting confirmation" in done.output
+    with app.app_context(), database.connection_context():
+        assert PaperScan.select().count() == 0
+        assert ParticipantImport.select().count() == 0

@@ -7,7 +7,15 @@ from dataclasses import dataclass
 
 from ..crypto import birth_key, keyring, passport_key, sealed_key_id
 from ..db import database, is_sqlite
-from ..models import Event, Organization, Participant, Photo, utcnow
+from ..models import (
+    Event,
+    Organization,
+    PaperScan,
+    Participant,
+    ParticipantImport,
+    Photo,
+    utcnow,
+)
 from . import DomainError, audit
 
 #: Rows re-sealed per transaction by ``rotate``.
@@ -103,6 +111,9 @@ class Purge:
     passport_numbers: int = 0
     dates_of_birth: int = 0
     photos: int = 0
+    #: Scans of paper registrations, and spreadsheets kept for a confirmation.
+    scans: int = 0
+    imports: int = 0
     dry_run: bool = False
 
 
@@ -155,9 +166,15 @@ def purge(before=None, dry_run=False, today=None, actor=None):
         )
         photos = Photo.select(Photo.id).join(Participant).where(registered)
         result.photos = photos.count()
+        scans = PaperScan.select(PaperScan.id).join(Participant).where(registered)
+        result.scans = scans.count()
+        imports = ParticipantImport.select().where(ParticipantImport.created_at < cutoff)
+        result.imports = imports.count()
         if dry_run:
             return result
         Photo.delete().where(Photo.id.in_(photos)).execute()
+        PaperScan.delete().where(PaperScan.id.in_(scans)).execute()
+        ParticipantImport.delete().where(ParticipantImport.created_at < cutoff).execute()
         Participant.update(
             passport_number="", date_of_birth=None, passport_key="", birth_key=""
         ).where(
@@ -177,6 +194,8 @@ def purge(before=None, dry_run=False, today=None, actor=None):
             passport_numbers=result.passport_numbers,
             dates_of_birth=result.dates_of_birth,
             photos=result.photos,
+            scans=result.scans,
+            imports=result.imports,
         )
     if is_sqlite():
         # The old pages are zeroed in the file (secure_delete); empty the WAL of their copies.
