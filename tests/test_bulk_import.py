@@ -600,3 +600,36 @@ def test_privacy_purge_removes_scans_and_waiting_spreadsheets(
     with app.app_context(), database.connection_context():
         assert PaperScan.select().count() == 0
         assert ParticipantImport.select().count() == 0
+
+
+def test_two_confirmations_at_once_import_once(app, world):
+    """Two sessions confirm the same import at the same moment: the delegation's lock orders
+    them; the second finds it applied and imports nothing."""
+    import threading
+
+    from tests.conftest import AuthActions
+
+    clients = [app.test_client() for _ in range(2)]
+    for c in clients:
+        assert AuthActions(c).login("coord", PASSWORD).status_code == 303
+    response = send(
+        clients[0], "/delegation/import", xlsx([person(i) for i in range(30)]), "d.xlsx"
+    )
+    preview = response.headers["Location"]
+    tokens = [csrf_token(c.get(preview).data) for c in clients]
+    barrier = threading.Barrier(2)
+    statuses = []
+
+    def go(c, token):
+        barrier.wait()
+        statuses.append(c.post(preview, data={"csrf_token": token}).status_code)
+
+    threads = [threading.Thread(target=go, args=pair) for pair in zip(clients, tokens)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert statuses == [303, 303]
+    assert count(app) == 30
+    with app.app_context(), database.connection_context():
+        assert AuditLog.select().where(AuditLog.action == "participant.import").count() == 1
