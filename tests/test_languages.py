@@ -98,6 +98,7 @@ def test_no_french_acronym_on_an_english_page(client, auth, demo, app):
     shown = {}
     for path, html in pages.items():
         html = re.sub(r"<input[^>]*>", "", html)  # the organization's form holds each language's
+        html = re.sub(r'<option value="[^"]*"', "<option", html)  # country codes (UA: Ukraine)
         for acronym in FRENCH_ACRONYMS:
             if re.search(r"(?<![\w-])%s(?![\w-])" % acronym, html):
                 shown.setdefault(acronym, path)

@@ -154,9 +154,12 @@ def _xlsx_rows(data):
             row = [_cell_text(c) for c in cells[: MAX_COLUMNS + 1]]
             if len(row) > MAX_COLUMNS:
                 raise Refused(_l("Too many columns: use the template."))
+            if len(rows) > MAX_ROWS:
+                # Past the limit, only blank (formatted) rows may follow; none is kept.
+                if any(v != "" for v in row):
+                    raise _too_many()
+                continue
             rows.append(row)
-            if len(rows) > MAX_ROWS + 1 and any(v not in ("", None) for v in row):
-                raise _too_many()
     except Refused:
         raise
     except Exception as exc:
@@ -253,9 +256,11 @@ def _csv_rows(data):
                 raise Refused(_l("Too many columns: use the template."))
             if any(len(cell) > MAX_LINE for cell in row):
                 raise Refused(_l("A cell is longer than %(limit)s characters.", limit=MAX_LINE))
+            if len(rows) > MAX_ROWS:
+                if any(cell.strip() for cell in row):
+                    raise _too_many()
+                continue
             rows.append(row)
-            if len(rows) > MAX_ROWS + 1 and any(row):
-                raise _too_many()
     except csv.Error as exc:
         raise Refused(_l("This CSV file is damaged (line %(line)s).", line=len(rows) + 1)) from exc
     return _trim([[cell for cell in row] for row in rows])
