@@ -633,3 +633,25 @@ def test_two_confirmations_at_once_import_once(app, world):
     assert count(app) == 30
     with app.app_context(), database.connection_context():
         assert AuditLog.select().where(AuditLog.action == "participant.import").count() == 1
+
+
+def test_unchanged_complete_rows_are_submitted_when_asked(client, auth, world, app):
+    from portal.services.photos import process, store
+    from tests.test_delegation_helpers import jpeg
+
+    auth.login("coord", PASSWORD)
+    rows = [person(1, mobile=""), person(2)]
+    confirm(client, send(client, "/delegation/import", xlsx(rows), "d.xlsx").headers["Location"])
+    with app.test_request_context(), database.connection_context():
+        first = Participant.get(Participant.family_name == "NOM" + _letters(1))
+        store(first, process(jpeg(), 5 * 1024 * 1024))  # its photo, added on its page
+    response = send(client, "/delegation/import", xlsx(rows), "d.xlsx")
+    assert "0 to create, 0 to update, 2 unchanged" in client.get(
+        response.headers["Location"]
+    ).get_data(as_text=True)
+    done = confirm(client, response.headers["Location"], submit=True)
+    page = client.get(done.headers["Location"]).get_data(as_text=True)
+    assert "Submitted for accreditation: 1." in page
+    with app.app_context(), database.connection_context():
+        assert Participant.get_by_id(first.id).status == SUBMITTED
+        assert Participant.select().where(Participant.status == SUBMITTED).count() == 1

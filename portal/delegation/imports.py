@@ -101,7 +101,8 @@ def template(place, extension):
         extension,
     )
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, max-age=3600"
+    # The same address in each language: never kept past a language change.
+    response.headers["Cache-Control"] = "private, no-cache"
     return response
 
 

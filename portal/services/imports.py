@@ -378,8 +378,7 @@ def confirm(actor, organization_id, import_id, event, submit=False):
         ):
             if row["action"] == "same":
                 result["same"] += 1
-                if submit and lifecycle.refusal(target, "submit", actor, event) is None:
-                    participants._apply(target, "submit", actor)
+                if submit and participants.submit_within(actor, target, event):
                     result["submitted"] += 1
                 continue
             saved = participants.save_within(

@@ -375,6 +375,15 @@ def save_within(actor, organization_id, participant_id, values, event, *, versio
     return result
 
 
+def submit_within(actor, participant, event):
+    """Submit ``participant`` if the lifecycle allows it now, inside a transaction the caller
+    holds with the delegation's lock (an import); return whether it was submitted."""
+    if lifecycle.refusal(participant, "submit", actor, event) is not None:
+        return False
+    _apply(participant, "submit", actor)
+    return True
+
+
 def _save_locked(
     actor, participant_id, values, event, version, photo, submit, result, organization_id=None
 ):
