@@ -271,7 +271,8 @@ def test_submit_complete_rows_keeps_incomplete_as_drafts(client, auth, world, ap
     done = confirm(client, response.headers["Location"], submit=True)
     page = client.get(done.headers["Location"]).get_data(as_text=True)
     # No badge photo yet: a submission needs one; the rows are kept as drafts.
-    assert "Kept as drafts, not complete yet (a badge photo is needed): 2." in page
+    assert "Kept as drafts, not submitted: 2." in page
+    assert "This participant is not complete: Badge photo." in page
     with app.app_context(), database.connection_context():
         assert Participant.select().where(Participant.status == SUBMITTED).count() == 0
 

@@ -373,6 +373,7 @@ def confirm(actor, organization_id, import_id, event, submit=False):
                 )
             )
         result = {"created": 0, "updated": 0, "same": 0, "submitted": 0, "not_submitted": 0}
+        reasons = result["reasons"] = []  # why rows were not submitted (the first few kinds)
         for row, values, target in zip(
             checked.report["rows"], checked.values, checked.targets, strict=True
         ):
@@ -395,6 +396,9 @@ def confirm(actor, organization_id, import_id, event, submit=False):
                 result["submitted"] += 1
             elif submit and saved.not_submitted_because is not None:
                 result["not_submitted"] += 1
+                reason = str(saved.not_submitted_because)
+                if reason not in reasons and len(reasons) < 5:
+                    reasons.append(reason)
         found.applied_at = utcnow()
         found.result = json.dumps(result)
         found.rows = "[]"  # the passports and dates are in the participants now
