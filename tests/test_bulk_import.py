@@ -656,3 +656,55 @@ def test_unchanged_complete_rows_are_submitted_when_asked(client, auth, world, a
     with app.app_context(), database.connection_context():
         assert Participant.get_by_id(first.id).status == SUBMITTED
         assert Participant.select().where(Participant.status == SUBMITTED).count() == 1
+
+
+# -- Badge photos in bulk -------------------------------------------------------------------------
+
+
+def test_photos_in_bulk_matched_by_passport_the_rest_reported(client, auth, world, app):
+    from portal.models import Photo
+    from tests.test_delegation_helpers import jpeg
+
+    auth.login("coord", PASSWORD)
+    rows = [person(1), person(2)]
+    confirm(client, send(client, "/delegation/import", xlsx(rows), "d.xlsx").headers["Location"])
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("P0000001.jpg", jpeg())
+        z.writestr("p 0000002.JPEG", jpeg(color=(10, 200, 10)))
+        z.writestr("P9999999.jpg", jpeg())  # nobody's
+        z.writestr("../P0000001.jpg", jpeg())
+        z.writestr("notes.txt", b"hello")
+        z.writestr("P0000002.png", b"not a picture")
+        z.writestr("big.jpg", b"\0" * (6 * 1024 * 1024))
+    page = client.get("/delegation/import")
+    response = client.post(
+        "/delegation/import/photos",
+        data={
+            "csrf_token": csrf_token(page.data),
+            "photos": (io.BytesIO(archive.getvalue()), "p.zip"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 200
+    text = response.get_data(as_text=True)
+    assert "Photos saved: 2." in text
+    for name, why in (
+        ("P9999999.jpg", "No participant of the delegation has this passport number."),
+        ("../P0000001.jpg", "A name with a folder"),
+        ("notes.txt", "Not a JPEG or PNG file"),
+        ("P0000002.png", "photo"),
+        ("big.jpg", "Too large for a photo"),
+    ):
+        assert re.search(
+            r"<bdi>%s</bdi></td><td>[^<]*%s" % (re.escape(name), re.escape(why)), text
+        ), name
+    with app.app_context(), database.connection_context():
+        assert Photo.select().count() == 2
+    # Not an archive: refused, nothing written.
+    refused = client.post(
+        "/delegation/import/photos",
+        data={"csrf_token": csrf_token(page.data), "photos": (io.BytesIO(b"%PDF"), "p.zip")},
+        content_type="multipart/form-data",
+    )
+    assert refused.status_code == 422 and "not a ZIP archive" in refused.get_data(as_text=True)

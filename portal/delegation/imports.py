@@ -12,7 +12,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from ..i18n import current_language
 from ..models import Event
 from ..params import page_arg
-from ..services import DomainError, imports, spreadsheets
+from ..services import DomainError, imports, photo_archives, spreadsheets
 from ..templating import render_page
 
 #: Rows of the preview per page (a 500-row file: 10 pages of about 3 KB compressed).
@@ -52,7 +52,7 @@ def _event():
     return event if event is not None else Event.current()
 
 
-def _page(place, status=200, message=None, found=None, **context):
+def _page(place, status=200, message=None, found=None, photo_report=None, **context):
     report = imports.report_of(found) if found is not None else None
     shown, pages, page = [], 1, 1
     if report is not None:
@@ -70,6 +70,7 @@ def _page(place, status=200, message=None, found=None, **context):
         message=message,
         found=found,
         report=report,
+        photo_report=photo_report,
         result=imports.result_of(found) if found is not None else None,
         shown=shown,
         page=page,
@@ -167,3 +168,19 @@ def done_message(result):
         updated=result["updated"],
         same=result["same"],
     )
+
+
+def photos(place):
+    """Badge photos in bulk: a ZIP of photos named by passport number; what was saved, and
+    each file left out with why."""
+    upload = request.files.get("photos")
+    if upload is None or not upload.filename:
+        return _page(place, 422, _("Choose the file to send."))
+    data = upload.read(current_app.config["MAX_CONTENT_LENGTH"] + 1)
+    try:
+        report = photo_archives.attach_photos(
+            _actor(), place.organization_id, data, _event(), current_app.config["MAX_PHOTO_BYTES"]
+        )
+    except photo_archives.ArchiveRefused as exc:
+        return _page(place, 422, exc.message)
+    return _page(place, photo_report=report)

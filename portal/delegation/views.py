@@ -676,6 +676,14 @@ def import_upload():
     return import_pages.upload(place)
 
 
+@bp.route("/delegation/import/photos", methods=["POST"])
+@coordinator_only
+def import_photos():
+    """Badge photos in bulk: a ZIP named by passport numbers."""
+    place = _import_place()
+    return import_pages.photos(place)
+
+
 @bp.route("/delegation/import/<participant_import_id>", methods=["GET", "POST"])
 @coordinator_only
 def import_preview(participant_import_id):

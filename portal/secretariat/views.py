@@ -491,6 +491,14 @@ def import_upload(organization_id):
     return import_pages.upload(place)
 
 
+@bp.route("/organizations/<int:organization_id>/import/photos", methods=["POST"])
+@secretariat_only
+def import_photos(organization_id):
+    """Badge photos in bulk for this organization: a ZIP named by passport numbers."""
+    place = _import_place(organization_id)
+    return import_pages.photos(place)
+
+
 @bp.route(
     "/organizations/<int:organization_id>/import/<participant_import_id>", methods=["GET", "POST"]
 )
