@@ -708,3 +708,21 @@ def test_photos_in_bulk_matched_by_passport_the_rest_reported(client, auth, worl
         content_type="multipart/form-data",
     )
     assert refused.status_code == 422 and "not a ZIP archive" in refused.get_data(as_text=True)
+
+
+def test_key_rotation_reseals_spreadsheets_awaiting_confirmation(
+    app, app_config, world, client, auth
+):
+    from portal import create_app
+    from portal.crypto import new_key
+
+    auth.login("coord", PASSWORD)
+    preview = send(client, "/delegation/import", xlsx([person(1)]), "d.xlsx").headers["Location"]
+    rotated = {**app_config, "DATA_KEY": new_key(), "DATA_KEY_OLD": app_config["DATA_KEY"]}
+    result = create_app(rotated).test_cli_runner().invoke(args=["privacy", "rotate-key"])
+    assert result.exit_code == 0, result.output
+    # Without the old key: the waiting spreadsheet still opens, and imports.
+    fresh = create_app({**app_config, "DATA_KEY": rotated["DATA_KEY"]})
+    with fresh.app_context(), database.connection_context():
+        rows = json.loads(ParticipantImport.get().rows)
+        assert rows[0]["data"]["passport_number"] == "P0000001"

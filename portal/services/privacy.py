@@ -59,6 +59,16 @@ def _lock_organizations(ids):
         ).for_update().execute()
 
 
+def _reseal_imports():
+    """Re-seal the spreadsheets awaiting confirmation under the current key (their rows hold
+    passports and dates of birth: portal/services/imports.py; a few, kept two days at most)."""
+    with database.atomic():
+        for found in ParticipantImport.select().where(ParticipantImport.applied_at.is_null()):
+            ParticipantImport.update(rows=found.rows).where(
+                ParticipantImport.id == found.id
+            ).execute()
+
+
 @dataclass
 class Rotation:
     rows: int = 0
@@ -78,6 +88,7 @@ def rotate(batch=BATCH, on_batch=None):
     while True:
         rows = _sealed_rows(last, batch)
         if not rows:
+            _reseal_imports()
             return result
         last = rows[-1][0]
         stale = [row for row in rows if any(v and sealed_key_id(v) != current for v in row[2:])]
