@@ -17,13 +17,14 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
         extract lifecycle-table lint format test-sqlite test-postgres bench-pages bench-server \
         bench-signin bench-uploads lighthouse clean
 
-# The mail sender runs beside gunicorn and stops with it (Ctrl-C): without PORTAL_SMTP_HOST it
-# writes each e-mail to the log.
+# The mail sender and the documents worker (print runs, the summit's list) run beside gunicorn
+# and stop with it (Ctrl-C): without PORTAL_SMTP_HOST the sender writes each e-mail to the log.
 run: install translations
 	$(BIN)/flask --app portal db upgrade
 	$(BIN)/flask --app portal demo load --if-new
 	PORTAL_BASE_URL=$(PORTAL_BASE_URL) $(BIN)/flask --app portal mail send --watch & sender=$$!; \
-	trap 'kill $$sender 2>/dev/null; wait $$sender' EXIT; trap 'exit 130' INT TERM; \
+	PORTAL_BASE_URL=$(PORTAL_BASE_URL) $(BIN)/flask --app portal documents work --watch & worker=$$!; \
+	trap 'kill $$sender $$worker 2>/dev/null; wait $$sender $$worker' EXIT; trap 'exit 130' INT TERM; \
 	HOST=$(HOST) PORT=$(PORT) PORTAL_BASE_URL=$(PORTAL_BASE_URL) \
 	  $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 

@@ -273,6 +273,15 @@ ACTIONS = {
         ),
         _action("accredit", SECRETARIAT, {SUBMITTED, REJECTED}, ACCREDITED),
         _action("reject", SECRETARIAT, {SUBMITTED, ACCREDITED}, REJECTED, [REASON]),
+        # Documents: the confirmation of accreditation (and visa-support letter); it changes
+        # nothing, only who may have it and when.
+        _action(
+            "letter",
+            COORDINATOR | SECRETARIAT,
+            {ACCREDITED},
+            None,
+            refused=_l("A letter is given to accredited participants only."),
+        ),
     )
 }
 

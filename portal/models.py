@@ -506,6 +506,55 @@ class OutboxMessage(BaseModel):
         )
 
 
+# A document job's life (portal.services.jobs).
+JOB_QUEUED = "queued"
+JOB_RUNNING = "running"
+JOB_DONE = "done"
+JOB_FAILED = "failed"
+JOB_STATES = (JOB_QUEUED, JOB_RUNNING, JOB_DONE, JOB_FAILED)
+
+
+class DocumentJob(BaseModel):
+    """A long document (a print run of badges, the summit's list of participants) to render
+    outside any request: queued by a page, taken by ``flask --app portal documents work`` on
+    any host, its progress and outcome kept here. The PDF itself is a ``DocumentFile``."""
+
+    id = AutoField()
+    #: "badges" or "summit_list" (portal.services.jobs.KINDS).
+    kind = CharField(max_length=32)
+    #: JSON: what to render (participant ids, the badge size, the language).
+    parameters = TextField(default="{}")
+    state = CharField(max_length=16, default=JOB_QUEUED)
+    progress_done = IntegerField(default=0)
+    progress_total = IntegerField(default=0)
+    #: JSON list of what could not be rendered ({"participant": id, "name": ..., "reason": ...}).
+    problems = TextField(default="[]")
+    #: Why the job failed as a whole ("" unless failed).
+    error = TextField(default="")
+    attempts = IntegerField(default=0)
+    requested_by = ForeignKeyField(Account, null=True, backref="+", on_delete="SET NULL")
+    created_at = DateTimeField(default=utcnow)
+    started_at = DateTimeField(null=True)
+    finished_at = DateTimeField(null=True)
+    #: The worker holding the job, and until when: a job left "running" past its lease (its
+    #: worker was killed) is taken again, or failed after ``DOCUMENTS_MAX_ATTEMPTS``.
+    lease_token = CharField(max_length=64, default="")
+    lease_until = DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("state", "lease_until"), False),)
+
+
+class DocumentFile(BaseModel):
+    """The PDF a document job made, kept in the database so every host can serve it."""
+
+    job = ForeignKeyField(DocumentJob, primary_key=True, backref="+", on_delete="CASCADE")
+    filename = CharField(max_length=200)
+    content_type = CharField(max_length=64, default="application/pdf")
+    size = IntegerField(default=0)
+    data = BlobField()
+
+
 MODELS = [
     Organization,
     Account,
@@ -518,6 +567,8 @@ MODELS = [
     PasswordLink,
     Notification,
     OutboxMessage,
+    DocumentJob,
+    DocumentFile,
 ]
 
 # One head of delegation per organization, enforced by the database itself.
