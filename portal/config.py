@@ -56,7 +56,11 @@ DEFAULTS = {
     "MAIL_LEASE_SECONDS": 600,
     # Messages a sender takes at once; with the 20 s SMTP timeout, well inside the lease.
     "MAIL_BATCH_SIZE": 20,
-    # Public address of the portal, for links in e-mails.
+    # The public verification page (/verify/<token>): lookups a client address may make in a
+    # window of minutes (portal/services/verification.py).
+    "VERIFY_RATE_LIMIT": 30,
+    "VERIFY_RATE_MINUTES": 10,
+    # Public address of the portal, for links in e-mails and on printed documents.
     "BASE_URL": "http://127.0.0.1:8000",
     # Trust X-Forwarded-* from this many proxies in front of gunicorn.
     "PROXY_COUNT": 0,
