@@ -63,7 +63,11 @@ DEFAULTS = {
     "DOCUMENTS_MAX_ATTEMPTS": 3,
     # Participants rendered at once in the summit's list: bounds the worker's memory.
     "DOCUMENTS_LIST_CHUNK": 500,
-    # Public address of the portal, for links in e-mails.
+    # The public verification page (/verify/<token>): lookups a client address may make in a
+    # window of minutes (portal/services/verification.py).
+    "VERIFY_RATE_LIMIT": 30,
+    "VERIFY_RATE_MINUTES": 10,
+    # Public address of the portal, for links in e-mails and on printed documents.
     "BASE_URL": "http://127.0.0.1:8000",
     # Trust X-Forwarded-* from this many proxies in front of gunicorn.
     "PROXY_COUNT": 0,

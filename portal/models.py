@@ -84,6 +84,16 @@ REJECTION_REASONS = {
     "incomplete": _l("Information is missing or incorrect."),
 }
 
+# A participant's badge (portal/lifecycle.py: the badge actions).
+BADGE_TO_PRINT = "to_print"
+BADGE_PRINTED = "printed"
+BADGE_STATES = {
+    # Translators: state of a participant's badge.
+    BADGE_TO_PRINT: _lp("badge", "To print"),
+    # Translators: state of a participant's badge.
+    BADGE_PRINTED: _lp("badge", "Printed"),
+}
+
 COURTESY_TITLES = {
     # Translators: courtesy title of a person (His/Her Excellency).
     "he": _lp("person title", "H.E."),
@@ -334,6 +344,12 @@ class Participant(BaseModel):
     submitted_at = DateTimeField(null=True)
     decided_by = ForeignKeyField(Account, null=True, backref="+", on_delete="SET NULL")
     decided_at = DateTimeField(null=True)
+    #: The badge: "to_print" or "printed" (BADGE_STATES); the lifecycle's badge actions move it,
+    #: and an action that changes what a printed badge says sends it back (portal/lifecycle.py).
+    badge_state = CharField(max_length=16, default="to_print")
+    #: How many times a badge was printed: the badge number's suffix after a reprint.
+    badge_issue = IntegerField(default=0)
+    badge_printed_at = DateTimeField(null=True)
 
     class Meta:
         indexes = (
@@ -372,6 +388,19 @@ class Participant(BaseModel):
         if not self.passport_number:
             return ""
         return "•••" + self.passport_number[-3:]
+
+    @property
+    def badge_number(self):
+        """The number printed on the badge: the participant's number, and after a reprint the
+        badge's issue ("000123", "000123-2"); "" before a badge was printed."""
+        if not self.badge_issue or self.id is None:
+            return ""
+        number = "%06d" % self.id
+        return number if self.badge_issue == 1 else "%s-%d" % (number, self.badge_issue)
+
+    @property
+    def badge_state_label(self):
+        return BADGE_STATES.get(self.badge_state, self.badge_state)
 
     def can(self, action):
         """Whether the participant's status admits ``action`` (portal/lifecycle.py decides;
@@ -426,7 +455,11 @@ class AuditLog(BaseModel):
     details = TextField(default="")
 
     class Meta:
-        indexes = ((("object_type", "object_id"), False),)
+        indexes = (
+            (("object_type", "object_id"), False),
+            # Migration 0012: a client address's recent verifications (the rate limit).
+            (("action", "address", "at"), False),
+        )
 
 
 class SubmissionKey(BaseModel):
@@ -463,6 +496,43 @@ class Notification(BaseModel):
     status = CharField(max_length=16)
     created_at = DateTimeField(default=utcnow)
     sent_at = DateTimeField(null=True, index=True)
+
+
+DOCUMENT_BADGE = "badge"
+DOCUMENT_LETTER = "letter"
+DOCUMENT_KINDS = (DOCUMENT_BADGE, DOCUMENT_LETTER)
+
+
+class VerificationToken(BaseModel):
+    """What the QR code of a badge or the code of a letter points to (``/verify/<token>``):
+    the random token itself is printed, never stored; only its SHA-256 is
+    (portal/services/verification.py issues, revokes and looks them up)."""
+
+    id = AutoField()
+    participant = ForeignKeyField(Participant, backref="+", on_delete="CASCADE")
+    #: "badge" or "letter".
+    kind = CharField(max_length=16)
+    token_hash = CharField(max_length=64, unique=True)
+    created_by = ForeignKeyField(Account, null=True, backref="+", on_delete="SET NULL")
+    created_at = DateTimeField(default=utcnow)
+    revoked_at = DateTimeField(null=True)
+    #: A letter's dates of stay (what an embassy checks); none for a badge.
+    valid_from = DateField(null=True)
+    valid_until = DateField(null=True)
+
+    class Meta:
+        indexes = ((("participant", "kind"), False),)
+
+    def state(self, participant=None, today=None):
+        """ "valid", "revoked" (revoked, or the participant no longer accredited) or "expired"
+        (a letter past its last date)."""
+        participant = participant or self.participant
+        if self.revoked_at is not None or participant.status != ACCREDITED:
+            return "revoked"
+        today = today or utcnow().date()
+        if self.valid_until is not None and today > self.valid_until:
+            return "expired"
+        return "valid"
 
 
 # An outgoing e-mail's life (portal.services.mail).
@@ -567,6 +637,7 @@ MODELS = [
     PasswordLink,
     Notification,
     OutboxMessage,
+    VerificationToken,
     DocumentJob,
     DocumentFile,
 ]

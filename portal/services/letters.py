@@ -11,7 +11,7 @@ lifecycle's "letter" action; which participant an account may reach, ``get_parti
 from .. import lifecycle
 from ..db import database
 from ..models import COURTESY_TITLES, Event, utcnow
-from . import Conflict, NotFound, audit
+from . import Conflict, NotFound, audit, verification
 from .participants import get_participant
 
 LANGUAGES = ("fr", "en", "ar")
@@ -35,8 +35,6 @@ def letter(account, participant_id, language):
         if refusal.kind == "role":
             raise NotFound()
         raise Conflict(refusal.message)
-    from . import verification  # noqa: PLC0415 - TODO after the merge: top level
-
     event = Event.current()
     start, end = stay_of(participant, event)
     with database.atomic():
