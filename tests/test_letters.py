@@ -59,7 +59,7 @@ def letter_url(participant, lang, side="delegation"):
 
 
 def test_letters_in_three_languages_name_the_delegate_passport_dates_and_code(
-    app, client, auth, delegate
+    app, client, auth, delegate, clock
 ):
     auth.login("coord", "Correct-horse-42")
     words = {
@@ -80,11 +80,12 @@ def test_letters_in_three_languages_name_the_delegate_passport_dates_and_code(
         assert code, lang
         codes.append(code.group(1))
     assert len(set(codes)) == 3  # one code per letter
-    # The code printed verifies: valid, with the letter's dates.
-    client.get("/logout")
+    # The code printed verifies during the stay: valid, with the letter's dates.
+    clock.shift(dt.datetime(2005, 11, 15) - clock.now())
     page = client.get("/verify/" + codes[1]).get_data(as_text=True)
     assert "Verification of a letter" in page
-    assert "Valid" in page or "valid" in page
+    assert "Valid" in page
+    assert "Nov 14, 2005" in page and "Nov 19, 2005" in page
     with app.app_context(), database.connection_context():
         token = VerificationToken.select().where(VerificationToken.kind == "letter").first()
         assert (token.valid_from, token.valid_until) == (
