@@ -63,6 +63,8 @@ DEFAULTS = {
     "DOCUMENTS_MAX_ATTEMPTS": 3,
     # Participants rendered at once in the summit's list: bounds the worker's memory.
     "DOCUMENTS_LIST_CHUNK": 500,
+    # Processes of the documents worker that lay out chunks side by side (one per core).
+    "DOCUMENTS_RENDER_PROCESSES": 2,
     # The public verification page (/verify/<token>): lookups a client address may make in a
     # window of minutes (portal/services/verification.py).
     "VERIFY_RATE_LIMIT": 30,

@@ -92,9 +92,14 @@ def render_html(template_name, *, lang, **context):
 
 def render_pdf(template_name, *, lang, **context):
     """Render ``template_name`` in ``lang`` to PDF; return its bytes."""
+    return html_to_pdf(render_html(template_name, lang=lang, **context))
+
+
+def html_to_pdf(html):
+    """Lay out a document's HTML (from ``render_html``) and return the PDF's bytes: what a
+    process without the Flask app (a render process of the documents worker) can run."""
     from weasyprint import HTML  # noqa: PLC0415
 
-    html = render_html(template_name, lang=lang, **context)
     with _lock:
         config, fetcher, fonts = _fonts()
         document = HTML(string=html, base_url=FONTS_DIR.as_uri() + "/", url_fetcher=fetcher)

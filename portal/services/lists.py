@@ -7,7 +7,6 @@ by the documents worker (``portal.services.jobs``) in chunks of ``DOCUMENTS_LIST
 participants joined with pypdf, so that the worker's memory stays bounded whatever the size.
 """
 
-import io
 from dataclasses import dataclass
 
 from flask import current_app
@@ -131,8 +130,9 @@ def _grouped(rows, previous_organization_id=None):
     return groups
 
 
-def summit_page(language, page=1, per_page=PAGE_SIZE):
+def summit_page(language, page=1, per_page=None):
     """Return ``(groups, total, pages, page)``: one page of the summit's list."""
+    per_page = per_page or PAGE_SIZE
     total = summit_count()
     pages = max(1, -(-total // per_page))
     page = min(max(1, page), pages)
@@ -179,33 +179,49 @@ def queue_summit(actor, language):
 
 @kind("summit_list")
 def render_summit(job, parameters, progress):
-    """Render the summit's list a chunk of participants at a time, joined into one PDF: who is
-    on it is read once, at the start (a participant accredited meanwhile waits for the next)."""
-    from pypdf import PdfReader, PdfWriter  # noqa: PLC0415
+    """Render the summit's list a chunk of participants at a time (in DOCUMENTS_RENDER_PROCESSES
+    processes side by side), joined into one PDF numbered across: who is on it is read once, at
+    the start (a participant accredited meanwhile waits for the next list)."""
+    from ..documents.chunks import join  # noqa: PLC0415 - loads WeasyPrint
+    from ..documents.pdf import render_html  # noqa: PLC0415
+    from ..i18n import text_direction  # noqa: PLC0415
 
     language = parameters.get("language") or "fr"
-    chunk = int(current_app.config["DOCUMENTS_LIST_CHUNK"])
+    config = current_app.config
+    size = int(config["DOCUMENTS_LIST_CHUNK"])
     ids = [pid for (pid,) in _summit_query(language).select(Participant.id).tuples()]
     total = len(ids)
+    starts = list(range(0, max(total, 1), size))
     progress(0, total)
-    writer = PdfWriter()
-    previous = None
-    for start in range(0, max(total, 1), chunk):
-        part = ids[start : start + chunk]
-        found = {r.id: r for r in Participant.select(*COLUMNS).where(Participant.id.in_(part))}
-        rows = [found[i] for i in part if i in found]
-        pdf = _render(
-            language,
-            groups=_grouped(rows, previous),
-            total=total,
-            scope=None,
-            first_page=len(writer.pages) + 1,
-            cover=start == 0,
-        )
-        writer.append(PdfReader(io.BytesIO(pdf)))
-        if rows:
-            previous = rows[-1].organization_id
-        progress(min(start + chunk, total), total)
-    output = io.BytesIO()
-    writer.write(output)
-    return Result(output.getvalue(), filename(language))
+    event = Event.current()
+    today = utcnow().date()
+
+    def htmls():
+        previous = None
+        for start in starts:
+            part = ids[start : start + size]
+            found = {r.id: r for r in Participant.select(*COLUMNS).where(Participant.id.in_(part))}
+            rows = [found[i] for i in part if i in found]
+            yield render_html(
+                "documents/list.html",
+                lang=language,
+                event=event,
+                printed_on=today,
+                groups=_grouped(rows, previous),
+                total=total,
+                scope=None,
+                cover=start == 0,
+                numbered=False,
+                **page_context(),
+            )
+            if rows:
+                previous = rows[-1].organization_id
+
+    data = join(
+        htmls(),
+        processes=int(config["DOCUMENTS_RENDER_PROCESSES"]),
+        progress=lambda index: progress(min((index + 1) * size, total), total),
+        lang=language,
+        dir=text_direction(language),
+    )
+    return Result(data, filename(language))

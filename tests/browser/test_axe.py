@@ -7,7 +7,7 @@ import os
 import pytest
 
 from portal.db import database
-from portal.models import DRAFT, Organization, Participant
+from portal.models import DRAFT, DocumentJob, Organization, Participant
 
 AXE_VERSION = "4.10.2"
 AXE = os.path.join(os.path.dirname(__file__), "vendor", "axe-%s.min.js" % AXE_VERSION)
@@ -20,6 +20,7 @@ COORDINATOR_PAGES = [
     "/delegation/participants/{draft}/delete",
     "/delegation/participants/{submitted}/withdraw",
     "/account/password",
+    "/delegation/list",
 ]
 SECRETARIAT_PAGES = [
     "/secretariat/",
@@ -32,6 +33,10 @@ SECRETARIAT_PAGES = [
     "/secretariat/exports",
     "/secretariat/accounts/import",
     "/secretariat/mail",
+    "/secretariat/list",
+    "/secretariat/organizations/{organization}/list",
+    "/secretariat/badges",
+    "/secretariat/documents/{job}",
 ]
 
 
@@ -41,7 +46,14 @@ def _ids(app):
         people = Participant.select().where(Participant.organization == unesco)
         draft = next(p.id for p in people if p.status == DRAFT)
         submitted = next(p.id for p in people if p.status != DRAFT)
-        return {"organization": unesco.id, "draft": draft, "submitted": submitted}
+        # A print run waiting for the documents worker (none runs here): its page polls.
+        job = DocumentJob.create(kind="summit_list", parameters='{"language": "fr"}')
+        return {
+            "organization": unesco.id,
+            "draft": draft,
+            "submitted": submitted,
+            "job": job.id,
+        }
 
 
 def _violations(page):

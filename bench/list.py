@@ -1,0 +1,154 @@
+"""Benchmark of the documents that are not badges: one letter on demand, and the summit's list
+of participants rendered by the documents worker.
+
+Fills a fresh database with the secretariat benchmark's data (bench/secretariat.py: 5,000
+organizations, 20,000 participants), then accredits every participant so that the list holds
+20,000 names. Times:
+
+- a letter (confirmation of accreditation and visa support) rendered on demand, in each
+  language: the first one of the process (fonts loaded) and the median and 95th percentile of
+  the next ones (target: under 300 ms);
+- the summit's list as the worker makes it: ``flask --app portal documents work`` run as its own
+  process on a queued job, its wall time and its peak resident memory (target: under two
+  minutes, memory bounded by the chunk size, DOCUMENTS_LIST_CHUNK).
+
+    .venv/bin/python bench/list.py [--language fr] [--letters 20] [--chunk 500]
+"""
+
+import argparse
+import base64
+import os
+import resource
+import secrets
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from common import base_env  # noqa: E402
+from secretariat import PARTICIPANTS, fill, percentile  # noqa: E402
+
+from portal import create_app, demo, schema  # noqa: E402
+from portal.db import database  # noqa: E402
+from portal.models import (  # noqa: E402
+    ACCREDITED,
+    ROLE_SECRETARIAT,
+    Account,
+    DocumentFile,
+    DocumentJob,
+    Participant,
+)
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--language", default="fr", choices=["fr", "en", "ar"])
+    parser.add_argument("--letters", type=int, default=20, help="letters timed per language")
+    parser.add_argument("--chunk", type=int, default=500, help="DOCUMENTS_LIST_CHUNK")
+    args = parser.parse_args()
+
+    tmp = tempfile.TemporaryDirectory(prefix="bench-list-")
+    url = "sqlite:///" + os.path.join(tmp.name, "bench.sqlite3")
+    secret = secrets.token_hex(32)
+    data_key = base64.b64encode(secrets.token_bytes(32)).decode()
+    app = create_app(
+        {
+            "SECRET_KEY": secret,
+            "DATA_KEY": data_key,
+            "DATABASE_URL": url,
+            "SMTP_HOST": "",
+            "LOG_LEVEL": "WARNING",
+        }
+    )
+    with app.test_request_context():
+        database.connect(reuse_if_open=True)
+        schema.upgrade()
+        demo.load()
+        started = time.perf_counter()
+        fill()
+        Participant.update(status=ACCREDITED).execute()
+        accredited = Participant.select().where(Participant.status == ACCREDITED).count()
+        print(
+            "filled and accredited %d participants (of %d) in %.1f s"
+            % (accredited, PARTICIPANTS, time.perf_counter() - started)
+        )
+
+        # -- One letter on demand -----------------------------------------------------------
+        from portal.services import letters, lists
+
+        secretariat = Account.get(Account.role == ROLE_SECRETARIAT)
+        ids = [
+            pid for (pid,) in Participant.select(Participant.id).limit(args.letters + 1).tuples()
+        ]
+        print("%-28s %10s %10s %10s" % ("letter", "first ms", "median ms", "p95 ms"))
+        for language in ("fr", "en", "ar"):
+            times = []
+            for pid in ids:
+                begun = time.perf_counter()
+                data, _name = letters.letter(secretariat, pid, language)
+                times.append((time.perf_counter() - begun) * 1000)
+                assert data.startswith(b"%PDF")
+            first, rest = times[0], times[1:]
+            print(
+                "%-28s %10.0f %10.0f %10.0f"
+                % (
+                    "letter (%s), %d" % (language, len(rest)),
+                    first,
+                    statistics.median(rest),
+                    percentile(rest, 0.95),
+                )
+            )
+
+        # -- The summit's list, by the worker -----------------------------------------------
+        job = lists.queue_summit(secretariat, args.language)
+        database.close()
+
+    env = base_env(
+        url, secret_key=secret, PORTAL_DATA_KEY=data_key, PORTAL_DOCUMENTS_LIST_CHUNK=args.chunk
+    )
+    env["PORTAL_LOG_LEVEL"] = "WARNING"
+    begun = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "portal", "documents", "work"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    elapsed = time.perf_counter() - begun
+    peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    if result.returncode != 0:
+        raise SystemExit(result.stdout + result.stderr)
+    with app.app_context():
+        database.connect(reuse_if_open=True)
+        done = DocumentJob.get_by_id(job.id)
+        stored = DocumentFile.get(DocumentFile.job == job.id)
+        from pypdf import PdfReader
+        import io
+
+        pages = len(PdfReader(io.BytesIO(bytes(stored.data))).pages)
+        database.close()
+    assert done.state == "done", (done.state, done.error)
+    print(
+        "summit list (%s): %d participants, %d pages, %.1f MB PDF, chunks of %d: "
+        "%.1f s in the worker process, peak memory %.0f MiB"
+        % (
+            args.language,
+            done.progress_total,
+            pages,
+            stored.size / 1e6,
+            args.chunk,
+            elapsed,
+            peak_mib,
+        )
+    )
+    tmp.cleanup()
+
+
+if __name__ == "__main__":
+    main()
