@@ -17,6 +17,7 @@ organizations, 20,000 participants), then accredits every participant so that th
 
 import argparse
 import base64
+import io
 import os
 import resource
 import secrets
@@ -33,6 +34,8 @@ from secretariat import PARTICIPANTS, fill, percentile  # noqa: E402
 
 from portal import create_app, demo, schema  # noqa: E402
 from portal.db import database  # noqa: E402
+from pypdf import PdfReader  # noqa: E402
+
 from portal.models import (  # noqa: E402
     ACCREDITED,
     ROLE_SECRETARIAT,
@@ -128,9 +131,6 @@ def main():
         database.connect(reuse_if_open=True)
         done = DocumentJob.get_by_id(job.id)
         stored = DocumentFile.get(DocumentFile.job == job.id)
-        from pypdf import PdfReader
-        import io
-
         pages = len(PdfReader(io.BytesIO(bytes(stored.data))).pages)
         database.close()
     assert done.state == "done", (done.state, done.error)
