@@ -30,12 +30,11 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from common import base_env  # noqa: E402
+from pypdf import PdfReader  # noqa: E402
 from secretariat import PARTICIPANTS, fill, percentile  # noqa: E402
 
 from portal import create_app, demo, schema  # noqa: E402
 from portal.db import database  # noqa: E402
-from pypdf import PdfReader  # noqa: E402
-
 from portal.models import (  # noqa: E402
     ACCREDITED,
     ROLE_SECRETARIAT,
