@@ -19,6 +19,7 @@ renders of a process are taken one at a time, since WeasyPrint does not promise 
 configuration may be used by several threads at once.
 """
 
+import atexit
 import functools
 import logging
 import os
@@ -64,6 +65,8 @@ def _fonts():
     from weasyprint.text.fonts import FontConfiguration  # noqa: PLC0415
 
     config = FontConfiguration()
+    # Dropped before the interpreter tears its modules down (its finalizer needs them).
+    atexit.register(_fonts.cache_clear)
     fetcher = _fetcher()
     return config, fetcher, CSS(string=FONT_CSS, font_config=config, url_fetcher=fetcher)
 

@@ -1,12 +1,14 @@
 """Documents on the web: the public verification page of badges and letters, and a badge
 downloaded on demand."""
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, abort, current_app, flash, render_template, request
 from flask_login import current_user
 
-from ..access import public
+from ..access import public, secretariat_only, signed_in
 from ..models import ROLE_SECRETARIAT, Photo
-from ..services import audit, verification
+from ..services import DomainError, audit, badges, participants, verification
+from .badges import SIZES
+from .forms import BadgeForm
 
 bp = Blueprint("documents", __name__)
 
@@ -53,3 +55,48 @@ def _refused():
 
     body, _code = render_error(429)
     return body
+
+
+# -- A badge on demand ----------------------------------------------------------------------------
+
+
+def _pdf(data, filename):
+    response = current_app.response_class(data, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = 'attachment; filename="%s"' % filename
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.route("/secretariat/participants/<int:participant_id>/badge", methods=["POST"])
+@secretariat_only
+def print_badge(participant_id):
+    """Print one participant's badge (a first print, or with ``reprint`` a replacement that
+    revokes the lost one): the PDF itself, or the participant's page saying why not."""
+    participant = participants.get_participant(current_user, participant_id)
+    form = BadgeForm()
+    reprint = request.form.get("reprint") == "1"
+    if not form.validate():
+        abort(422)
+    try:
+        data = badges.print_one(participant, current_user, form.size.data, reprint=reprint)
+    except DomainError as exc:
+        from ..secretariat.views import participant_page  # noqa: PLC0415
+
+        flash(str(exc.message), "error")
+        return participant_page(participant, status=422)
+    fresh = participants.get_participant(current_user, participant_id)
+    return _pdf(data, "badge-%s.pdf" % fresh.badge_number)
+
+
+@bp.route("/participants/<int:participant_id>/badge-specimen.pdf")
+@signed_in
+def badge_specimen(participant_id):
+    """A specimen of a participant's badge, to check how the names come out: for the
+    participant's coordinators and the secretariat (404 for anyone else); no QR code, marked
+    as not valid, nothing recorded."""
+    participant = participants.get_participant(current_user, participant_id)
+    size = request.args.get("size", "cr80")
+    if size not in SIZES:
+        abort(404)
+    data = badges.preview(participant, size)
+    return _pdf(data, "badge-specimen-%d.pdf" % participant.id)

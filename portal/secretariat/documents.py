@@ -2,7 +2,7 @@
 participants, the summit's list (rendered by the documents worker), print runs of badges, and
 the page of a document job (its progress, its problems, its PDF)."""
 
-from flask import request, url_for
+from flask import url_for
 from flask_login import current_user
 
 from ..access import secretariat_only
@@ -105,16 +105,13 @@ def _organization_choices(form):
 
 def _print_page(form=None, status=200, message=None):
     form = form or PrintRunForm(formdata=None)
-    if not form.participants.data and request.args.get("participant"):
-        form.participants.data = request.args.get("participant", "")[:20]
-        form.scope.data = "chosen"
     _organization_choices(form)
     return render_page(
         "secretariat/print_runs.html",
         status=status,
         form=form,
         message=message,
-        waiting=len(print_runs.to_print(print_runs.SCOPE_UNPRINTED)),
+        waiting=print_runs.waiting_count(),
         jobs=jobs.recent_jobs(["badges"]),
         job_states=jobs.STATE_LABELS,
     )

@@ -26,6 +26,12 @@ MESSAGES = {
     "participant.accredit": _l("Accreditation granted."),
     # Translators: a participant's history; %(reason)s is one of the standard reasons.
     "participant.reject": _l("Accreditation refused: %(reason)s"),
+    # Translators: a participant's history; %(number)s is the badge's number.
+    "participant.print_badge": _l("Badge printed (no. %(number)s)."),
+    # Translators: a participant's history; %(number)s is the new badge's number.
+    "participant.reprint_badge": _l(
+        "Badge reprinted (no. %(number)s): the previous one is revoked."
+    ),
 }
 # Translators: a participant's history, when the secretariat wrote its own reason.
 OWN_REASON = _l("a reason written by the secretariat.")
@@ -55,6 +61,8 @@ def describe(row):
         if not fields:
             return _("Saved without change.")
         return str(message) % {"fields": format_list(fields, locale=get_locale())}
+    if row.action in ("participant.print_badge", "participant.reprint_badge"):
+        return str(message) % {"number": details.get("number", "")}
     if row.action == "participant.reject":
         reason = REJECTION_REASONS.get(details.get("reason"))
         return str(message) % {"reason": str(reason) if reason else str(OWN_REASON)}

@@ -25,6 +25,7 @@ from werkzeug.wsgi import FileWrapper
 
 from .. import clock
 from ..access import PUBLIC, SECRETARIAT, SIGNED_IN, secretariat_only
+from ..documents.forms import BadgeForm
 from ..i18n import safe_next
 from ..models import (
     CATEGORIES,
@@ -254,7 +255,7 @@ def decide(participant_id):
     if not form.validate():
         if is_htmx():
             return _row(participant, form=form, status=422)
-        return _participant_page(participant, form, status=422)
+        return participant_page(participant, form, status=422)
     try:
         participant = decisions.decide(
             participant_id,
@@ -338,7 +339,7 @@ def _row(participant, form=None, message=None, status=200):
 # -- A participant -------------------------------------------------------------------------------
 
 
-def _participant_page(participant, form=None, status=200):
+def participant_page(participant, form=None, status=200):
     participant = (
         Participant.select(Participant, Organization)
         .join(Organization)
@@ -357,6 +358,7 @@ def _participant_page(participant, form=None, status=200):
         describe=describe_history,
         form=form,
         reasons=REJECTION_REASONS,
+        badge_form=BadgeForm(),
     )
 
 
@@ -367,7 +369,7 @@ def participant(participant_id):
     found = Participant.get_or_none(Participant.id == participant_id)
     if found is None:
         abort(404)
-    return _participant_page(found)
+    return participant_page(found)
 
 
 @bp.route("/participants/<int:participant_id>/photo/<digest>")

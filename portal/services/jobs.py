@@ -83,6 +83,18 @@ class Result:
     on_done: object = None
 
 
+class Nothing(Exception):  # noqa: N818 - what the job made
+    """Nothing could be made (every record had a problem): the job fails with its problems."""
+
+    def __init__(self, problems):
+        super().__init__("nothing to print")
+        self.problems = problems
+
+
+#: ``DocumentJob.error`` of a job that made nothing.
+NOTHING = "nothing"
+
+
 class LeaseLost(Exception):
     """The job was taken by another worker (this one outlasted its lease)."""
 
@@ -247,11 +259,12 @@ def _finish(job, result):
         )
 
 
-def _fail(job, error):
+def _fail(job, error, problems=None):
+    values = {"state": JOB_FAILED, "error": error[:ERROR_LENGTH], "finished_at": utcnow()}
+    if problems is not None:
+        values["problems"] = json.dumps(problems, ensure_ascii=False)
     with database.atomic():
-        DocumentJob.update(
-            state=JOB_FAILED, error=error[:ERROR_LENGTH], finished_at=utcnow(), lease_token=""
-        ).where(_still_ours(job)).execute()
+        DocumentJob.update(lease_token="", **values).where(_still_ours(job)).execute()
 
 
 def run_one():
@@ -273,6 +286,9 @@ def run_one():
     except LeaseLost:
         log.warning("document job %d: taken by another worker meanwhile", job.id)
         return job
+    except Nothing as exc:
+        log.warning("document job %d: nothing made", job.id)
+        _fail(job, NOTHING, exc.problems)
     except Exception as exc:  # noqa: BLE001 - one bad job must not end the worker
         log.exception("document job %d failed", job.id)
         _fail(job, "%s: %s" % (type(exc).__name__, exc))
@@ -303,6 +319,8 @@ def work(stop=None):
 
 def failure_text(job):
     """Why a failed job failed, in the page's language."""
+    if job.error == NOTHING:
+        return _l("Nothing was printed: each participant of the run has a problem, listed below.")
     if job.error == STOPPED:
         return _l(
             "Its worker stopped %(count)s times before finishing (the process was ended or the "

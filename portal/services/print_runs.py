@@ -6,11 +6,13 @@ Who is in a run is fixed when it is asked for (the ids are the job's parameters)
 again after its worker stopped prints the same participants.
 """
 
+import io
+
 from flask_babel import lazy_gettext as _l
 
-from ..models import ACCREDITED, Participant
+from ..models import ACCREDITED, BADGE_TO_PRINT, Participant
 from . import DomainError
-from .jobs import Result, enqueue, kind
+from .jobs import Nothing, Result, enqueue, kind
 
 SCOPE_UNPRINTED = "unprinted"
 SCOPE_ORGANIZATION = "organization"
@@ -29,10 +31,19 @@ def to_print(scope, organization_id=None, ids=()):
     if scope == SCOPE_CHOSEN:
         query = query.where(Participant.id.in_(sorted(set(ids))))
     else:
-        query = query.where(Participant.badge_state == "to_print")
+        query = query.where(Participant.badge_state == BADGE_TO_PRINT)
         if scope == SCOPE_ORGANIZATION:
             query = query.where(Participant.organization == organization_id)
     return [pid for (pid,) in query.order_by(Participant.id).limit(MAX_RUN + 1).tuples()]
+
+
+def waiting_count():
+    """How many accredited participants wait for their first badge."""
+    return (
+        Participant.select()
+        .where((Participant.status == ACCREDITED) & (Participant.badge_state == BADGE_TO_PRINT))
+        .count()
+    )
 
 
 def queue(actor, scope, size, language, organization_id=None, ids=()):
@@ -54,15 +65,51 @@ def queue(actor, scope, size, language, organization_id=None, ids=()):
     return enqueue("badges", parameters, actor, total=len(chosen))
 
 
+#: Badges laid out and marked printed at once: the run's steps of progress.
+STEP = 50
+
+
+def _problem(problem):
+    return {
+        "participant": problem.participant_id,
+        "name": problem.name,
+        "reason": str(problem.message),
+        "printed": bool(problem.printed),
+    }
+
+
 @kind("badges")
 def render_run(job, parameters, progress):
-    """Render the run's badges through the badges service; the participants are marked printed
-    in the transaction that keeps the PDF."""
+    """Print the run's badges through the badges service, ``STEP`` at a time (each step marks
+    its participants "badge printed" in its own short transaction), joined into one PDF.
+
+    A run taken again after its worker stopped (``job.attempts`` > 1) reprints the badges that
+    the stopped worker had marked printed: their PDF was lost with it, and a reprint revokes the
+    codes it carried."""
+    from pypdf import PdfReader, PdfWriter  # noqa: PLC0415
+
     from . import badges  # noqa: PLC0415
 
     ids = parameters.get("participants") or []
+    reprint = bool(parameters.get("reprint")) or job.attempts > 1
+    size = parameters.get("size", "cr80")
+    language = parameters.get("language", "fr")
+    writer = PdfWriter()
+    problems = []
+    printed = 0
     progress(0, len(ids))
-    actor = job.requested_by
-    data, printed, problems = badges.print_badges(ids, actor, parameters.get("size", "cr80"))
-    progress(len(ids), len(ids))
-    return Result(data, "badges-%d.pdf" % job.id, problems=problems)
+    for start in range(0, len(ids), STEP):
+        part = ids[start : start + STEP]
+        data, done, found = badges.print_badges(
+            part, job.requested_by, size, reprint=reprint, language=language
+        )
+        if data:
+            writer.append(PdfReader(io.BytesIO(data)))
+        printed += len(done)
+        problems.extend(_problem(p) for p in found)
+        progress(min(start + STEP, len(ids)), len(ids))
+    if not printed:
+        raise Nothing(problems)
+    output = io.BytesIO()
+    writer.write(output)
+    return Result(output.getvalue(), "badges-%d.pdf" % job.id, problems=problems)

@@ -31,16 +31,22 @@ def token_hash(raw_token):
     return hashlib.sha256(raw_token.encode("utf-8")).hexdigest()
 
 
-def issue(participant, kind, actor=None, **dates):
+def new_token():
+    """A raw token: 32 random bytes, URL-safe (43 characters)."""
+    return secrets.token_urlsafe(32)
+
+
+def issue(participant, kind, actor=None, *, raw_token=None, **dates):
     """Create a token of ``kind`` ("badge" or "letter") for ``participant`` and return the raw
-    token (to print; it is not stored). ``dates``: a letter's ``valid_from``/``valid_until``.
-    Runs inside the caller's transaction."""
+    token (to print; it is not stored). ``dates``: a letter's ``valid_from``/``valid_until``;
+    ``raw_token``: one from ``new_token()`` already printed on a document laid out before the
+    transaction (a print run). Runs inside the caller's transaction."""
     if kind not in DOCUMENT_KINDS:
         raise ValueError("unknown token kind: %r" % kind)
     unknown = set(dates) - {"valid_from", "valid_until"}
     if unknown:
         raise TypeError("unknown dates: %s" % ", ".join(sorted(unknown)))
-    raw = secrets.token_urlsafe(32)
+    raw = raw_token or new_token()
     VerificationToken.create(
         participant=participant,
         kind=kind,
@@ -127,10 +133,12 @@ def check(raw_token, address):
         if wait:
             return None, wait
         found = lookup(raw_token)
+        # Of the token, not the participant: a badge scanned at every gate does not fill the
+        # participant's history.
         audit.record(
             LOOKUP_ACTION,
-            obj=found.participant if found is not None else None,
+            obj=found,
+            organization=found.participant.organization_id if found is not None else None,
             found=found is not None,
-            kind=found.kind if found is not None else "",
         )
         return found, 0
