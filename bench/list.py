@@ -47,11 +47,37 @@ from portal.models import (  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+def rss_kib(pid):
+    try:
+        with open("/proc/%d/status" % pid) as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def tree(pid):
+    """``pid`` and its descendants (Linux's /proc)."""
+    found = [pid]
+    for parent in found:
+        try:
+            with open("/proc/%d/task/%d/children" % (parent, parent)) as fh:
+                found.extend(int(child) for child in fh.read().split())
+        except OSError:
+            continue
+    return found
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--language", default="fr", choices=["fr", "en", "ar"])
     parser.add_argument("--letters", type=int, default=20, help="letters timed per language")
     parser.add_argument("--chunk", type=int, default=500, help="DOCUMENTS_LIST_CHUNK")
+    parser.add_argument(
+        "--processes", type=int, default=2, help="DOCUMENTS_RENDER_PROCESSES (render processes)"
+    )
     args = parser.parse_args()
 
     tmp = tempfile.TemporaryDirectory(prefix="bench-list-")
@@ -111,21 +137,33 @@ def main():
         database.close()
 
     env = base_env(
-        url, secret_key=secret, PORTAL_DATA_KEY=data_key, PORTAL_DOCUMENTS_LIST_CHUNK=args.chunk
+        url,
+        secret_key=secret,
+        PORTAL_DATA_KEY=data_key,
+        PORTAL_DOCUMENTS_LIST_CHUNK=args.chunk,
+        PORTAL_DOCUMENTS_RENDER_PROCESSES=args.processes,
     )
     env["PORTAL_LOG_LEVEL"] = "WARNING"
     begun = time.perf_counter()
-    result = subprocess.run(
+    worker = subprocess.Popen(
         [sys.executable, "-m", "flask", "--app", "portal", "documents", "work"],
         cwd=ROOT,
         env=env,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         text=True,
     )
+    peak_kib = 0
+    while worker.poll() is None:
+        # The worker and its render processes together.
+        peak_kib = max(peak_kib, sum(rss_kib(pid) for pid in tree(worker.pid)))
+        time.sleep(0.2)
     elapsed = time.perf_counter() - begun
-    peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    if result.returncode != 0:
-        raise SystemExit(result.stdout + result.stderr)
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = usage.ru_utime + usage.ru_stime
+    output = worker.stdout.read()
+    if worker.returncode != 0:
+        raise SystemExit(output)
     with app.app_context():
         database.connect(reuse_if_open=True)
         done = DocumentJob.get_by_id(job.id)
@@ -134,16 +172,19 @@ def main():
         database.close()
     assert done.state == "done", (done.state, done.error)
     print(
-        "summit list (%s): %d participants, %d pages, %.1f MB PDF, chunks of %d: "
-        "%.1f s in the worker process, peak memory %.0f MiB"
+        "summit list (%s): %d participants, %d pages, %.1f MB PDF, chunks of %d, %d render processes: "
+        "%.1f s in the worker (%.0f s of processor time, worker and render processes), "
+        "peak memory of the worker and its render processes together %.0f MiB"
         % (
             args.language,
             done.progress_total,
             pages,
             stored.size / 1e6,
             args.chunk,
+            args.processes,
             elapsed,
-            peak_mib,
+            cpu,
+            peak_kib / 1024,
         )
     )
     tmp.cleanup()

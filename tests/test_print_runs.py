@@ -1,3 +1,4 @@
+# ruff: noqa: F811 - pytest fixtures named as arguments
 """Print runs of badges, through the secretariat's pages: the request only queues; the documents
 worker prints (one bad record reported, the rest printed), marks each printed participant
 "badge printed", keeps the PDF; a reprint of chosen participants revokes the old codes."""
@@ -22,13 +23,13 @@ from portal.models import (
 from portal.services import jobs
 
 from .conftest import csrf_token
-from .test_badges import summit  # noqa: F401 - the fixture
+from .test_badges import summit  # noqa: F401 - the fixture, shared with the badges tests
 
 HX = {"HX-Request": "true"}
 
 
 @pytest.fixture
-def registry(app, client, auth, summit):  # noqa: F811
+def registry(app, client, auth, summit):
     auth.login("registry", "Correct-horse-42")
     return client
 
@@ -52,7 +53,7 @@ def state(app, pid):
 def test_a_run_prints_the_waiting_badges_and_reports_the_bad_record(
     app,
     registry,
-    summit,  # noqa: F811
+    summit,
 ):
     good = [summit["participant"](family_name=name) for name in ("Adams", "Baker")]
     no_photo = summit["participant"](family_name="Nophoto", with_photo=False)
@@ -96,7 +97,7 @@ def test_a_run_of_one_organization_leaves_the_others(
     app,
     registry,
     summit,
-    make_participant,  # noqa: F811
+    make_participant,
 ):
     ours = summit["participant"](family_name="Ours")
     theirs = make_participant(summit["other"], status="accredited", family_name="Theirs")
@@ -122,7 +123,7 @@ def test_a_run_of_one_organization_leaves_the_others(
 def test_reprinting_chosen_participants_revokes_their_old_codes(
     app,
     registry,
-    summit,  # noqa: F811
+    summit,
 ):
     p = summit["participant"]()
     start_run(registry)
@@ -143,7 +144,7 @@ def test_reprinting_chosen_participants_revokes_their_old_codes(
         assert Participant.get_by_id(p.id).badge_issue == 2
 
 
-def test_invalid_choices_are_refused_with_their_reason(app, registry, summit):  # noqa: F811
+def test_invalid_choices_are_refused_with_their_reason(app, registry, summit):
     response = start_run(registry, scope="chosen", participants="12, abc")
     assert response.status_code == 422
     assert "Give the numbers of the participants" in response.get_data(as_text=True)
@@ -157,7 +158,7 @@ def test_invalid_choices_are_refused_with_their_reason(app, registry, summit):  
         assert not DocumentJob.select().exists()
 
 
-def test_print_runs_are_the_secretariats_only(app, client, auth, summit):  # noqa: F811
+def test_print_runs_are_the_secretariats_only(app, client, auth, summit):
     auth.login("coord", "Correct-horse-42")
     assert client.get("/secretariat/badges").status_code == 404
     assert client.post("/secretariat/badges", data={}).status_code in (400, 404)
