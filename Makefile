@@ -15,7 +15,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test install install-test system-test-deps translations check-translations \
         extract lifecycle-table lint format test-sqlite test-postgres bench-pages bench-server \
-        bench-signin bench-uploads lighthouse clean
+        bench-signin bench-uploads bench-list lighthouse clean
 
 # The mail sender and the documents worker (print runs, the summit's list) run beside gunicorn
 # and stop with it (Ctrl-C): without PORTAL_SMTP_HOST the sender writes each e-mail to the log.
@@ -105,6 +105,10 @@ bench-signin: install-test translations
 # 64 badge photo uploads at once (50 megapixels and the largest accepted): workers' peak memory.
 bench-uploads: install-test translations
 	$(BIN)/python bench/uploads.py
+
+# A letter on demand and the summit's list of 20,000 by the documents worker: time and memory.
+bench-list: install-test translations
+	$(BIN)/python bench/list.py
 
 # lighthouse 12.2.3 from npm (installed once under bench/.node) against Debian's Chromium.
 lighthouse: install-test system-test-deps translations

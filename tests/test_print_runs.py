@@ -100,6 +100,10 @@ def test_a_run_of_one_organization_leaves_the_others(
     make_participant,
 ):
     ours = summit["participant"](family_name="Ours")
+    page = registry.get("/secretariat/organizations/%d" % summit["org"].id).get_data(as_text=True)
+    assert "/secretariat/badges?organization=LAS" in page
+    prefilled = registry.get("/secretariat/badges?organization=LAS").get_data(as_text=True)
+    assert 'value="LAS"' in prefilled
     theirs = make_participant(summit["other"], status="accredited", family_name="Theirs")
     page = registry.get("/secretariat/badges").get_data(as_text=True)
     response = registry.post(
@@ -107,7 +111,7 @@ def test_a_run_of_one_organization_leaves_the_others(
         data={
             "csrf_token": csrf_token(page),
             "scope": "organization",
-            "organization": str(summit["org"].id),
+            "organization": "las",  # the code, in any case
             "size": "a6",
         },
     )
@@ -148,9 +152,9 @@ def test_invalid_choices_are_refused_with_their_reason(app, registry, summit):
     response = start_run(registry, scope="chosen", participants="12, abc")
     assert response.status_code == 422
     assert "Give the numbers of the participants" in response.get_data(as_text=True)
-    response = start_run(registry, scope="organization", organization="")
+    response = start_run(registry, scope="organization", organization="NOPE")
     assert response.status_code == 422
-    assert "Choose an organization." in response.get_data(as_text=True)
+    assert "No organization has this code." in response.get_data(as_text=True)
     response = start_run(registry)  # nobody accredited yet
     assert response.status_code == 422
     assert "No accredited participant is waiting" in response.get_data(as_text=True)

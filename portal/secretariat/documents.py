@@ -2,14 +2,14 @@
 participants, the summit's list (rendered by the documents worker), print runs of badges, and
 the page of a document job (its progress, its problems, its PDF)."""
 
-from flask import url_for
+from flask import request, url_for
 from flask_login import current_user
 
 from ..access import secretariat_only
 from ..delegation.documents import letter_language
 from ..documents.responses import pdf_response
 from ..i18n import current_language
-from ..models import JOB_QUEUED, JOB_RUNNING, Organization
+from ..models import JOB_QUEUED, JOB_RUNNING
 from ..params import page_arg
 from ..services import DomainError, jobs, letters, lists, print_runs
 from ..templating import render_page, see_other
@@ -96,16 +96,12 @@ def summit_list_queue():
 # -- Print runs -------------------------------------------------------------------------------
 
 
-def _organization_choices(form):
-    names = sorted(
-        ((o.name(), o.id) for o in Organization.select()), key=lambda pair: pair[0].casefold()
-    )
-    form.organization.choices = [("", "–")] + [(str(i), n) for n, i in names]
-
-
 def _print_page(form=None, status=200, message=None):
-    form = form or PrintRunForm(formdata=None)
-    _organization_choices(form)
+    if form is None:
+        form = PrintRunForm(formdata=None)
+        code = request.args.get("organization", "")[:32]
+        if code:
+            form.organization.data, form.scope.data = code, "organization"
     return render_page(
         "secretariat/print_runs.html",
         status=status,
@@ -129,7 +125,6 @@ def print_runs_page():
 def print_run_queue():
     """Queue a print run (the documents worker renders it); go to its page."""
     form = PrintRunForm()
-    _organization_choices(form)
     if not form.validate():
         return _print_page(form, 422)
     try:

@@ -2,6 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
+from peewee import fn
 from wtforms import (
     BooleanField,
     DateField,
@@ -142,7 +143,12 @@ class PrintRunForm(PortalForm):
         default="unprinted",
         validators=[InputRequired()],
     )
-    organization = SelectField(_l("Organization"), choices=[], validate_choice=False, default="")
+    organization = StringField(
+        _l("Organization code"),
+        description=_l("As on the organization's page, e.g. UNESCO."),
+        validators=[Optional(), Length(max=32)],
+        render_kw={"dir": "ltr", "autocomplete": "off", "autocapitalize": "characters"},
+    )
     participants = StringField(
         _l("Participant numbers"),
         description=_l("Separated by spaces or commas, as on the participants' pages."),
@@ -162,7 +168,10 @@ class PrintRunForm(PortalForm):
     def validate(self, extra_validators=None):
         ok = super().validate(extra_validators)
         if self.scope.data == "organization" and self.organization_id() is None:
-            self.organization.errors = [*self.organization.errors, _l("Choose an organization.")]
+            self.organization.errors = [
+                *self.organization.errors,
+                _l("No organization has this code."),
+            ]
             ok = False
         if self.scope.data == "chosen" and not self.participant_ids():
             self.participants.errors = [
@@ -173,9 +182,18 @@ class PrintRunForm(PortalForm):
         return ok
 
     def organization_id(self):
-        from ..params import bounded_int  # noqa: PLC0415
+        """The id of the organization whose code was typed (any case), or None."""
+        from ..models import Organization  # noqa: PLC0415
 
-        return bounded_int(self.organization.data, 1)
+        code = (self.organization.data or "").strip()
+        if not code:
+            return None
+        found = (
+            Organization.select(Organization.id)
+            .where(fn.LOWER(Organization.code) == code.lower())
+            .first()
+        )
+        return found.id if found else None
 
     def participant_ids(self):
         """The numbers typed, or [] when one of them is not a number."""
