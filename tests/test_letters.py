@@ -4,11 +4,13 @@ coordinator reaches only their delegation's letters (404 otherwise), the secreta
 accredited participants have one, and the screens offer it only then."""
 
 import datetime as dt
+import io
 import re
 import shutil
 import subprocess
 
 import pytest
+from pypdf import PdfReader
 
 from portal.db import database
 from portal.models import ROLE_SECRETARIAT, Participant, VerificationToken
@@ -73,6 +75,7 @@ def test_letters_in_three_languages_name_the_delegate_passport_dates_and_code(
         assert response.status_code == 200, lang
         assert response.mimetype == "application/pdf"
         assert "letter-%06d-%s.pdf" % (delegate.id, lang) in response.headers["Content-Disposition"]
+        assert len(PdfReader(io.BytesIO(response.data)).pages) == 1, lang  # one sheet
         text = pdf_text(response.data)
         for piece in ["Leila", "HADDAD", "RL1234567", "ليلى", "حداد", "Beirut", *expected]:
             assert piece in text, (lang, piece)
