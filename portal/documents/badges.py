@@ -25,7 +25,7 @@ from flask_babel import lazy_gettext as _l
 from .. import lifecycle
 from ..models import BADGE_PRINTED, Event, Organization, Photo
 from .pdf import render_html, uncovered
-from .qr import qr_svg
+from .qr import qr_png_data_url
 
 #: (page width, page height, scale of the card on the page) in mm.
 SIZES = {"cr80": (54, 85.6, 1.0), "a6": (105, 148, 1.7)}
@@ -42,6 +42,7 @@ CATEGORIES = {
     # Translators: category printed on a badge.
     DELEGATE: ("#1f4f8b", _l("Delegate")),
 }
+#: The languages of a badge's fixed words, in the order printed (the template's order too).
 BADGE_LANGUAGES = ("fr", "en", "ar")
 
 
@@ -74,11 +75,13 @@ def _words(lazy):
 
 
 def _font_pt(text, width_mm, lines, largest, smallest):
-    """A font size (pt) at which ``text`` fits ``lines`` lines of ``width_mm`` (an average
-    glyph being about 0.6 em wide), between ``smallest`` and ``largest``."""
+    """A font size at which ``text`` fits ``lines`` lines of ``width_mm`` (an average glyph
+    being about 0.6 em wide), between ``smallest`` and ``largest`` points: in tenths of a point,
+    by steps of half a point (the template's classes)."""
     length = max(1, len(text))
     fitting = width_mm * lines / (length * 0.6 * 0.3528)
-    return round(max(smallest, min(largest, fitting)), 1)
+    points = max(smallest, min(largest, fitting))
+    return int(points * 2) * 5
 
 
 def _direction(text):
@@ -107,7 +110,7 @@ class Card:
     original_lang: str
     organization: str
     organization_ar: str
-    colour: str
+    category: str
     words: list
     number: str
     photo: str
@@ -133,8 +136,8 @@ def card_for(participant, organization, photo, token_url, language, words_cache)
         )
         original = ""
     name = organization.name_en if language == "en" else organization.name_fr
-    colour, lazy = CATEGORIES[category_of(participant)]
     key = category_of(participant)
+    _colour, lazy = CATEGORIES[key]
     if key not in words_cache:
         words_cache[key] = _words(lazy)
     return (
@@ -147,11 +150,11 @@ def card_for(participant, organization, photo, token_url, language, words_cache)
             original_lang="ar" if _is_arabic(original) else "",
             organization=name,
             organization_ar=organization.name_ar or "",
-            colour=colour,
+            category=key,
             words=words_cache[key],
             number=participant.badge_number,
             photo="data:image/jpeg;base64," + base64.b64encode(bytes(photo)).decode("ascii"),
-            qr=qr_svg(token_url, size="100%") if token_url else None,
+            qr=qr_png_data_url(token_url) if token_url else None,
             sizes={
                 "family": _font_pt(family, 48, 2, 15, 5),
                 "given": _font_pt(given, 48, 2, 10, 4.5),
@@ -222,8 +225,10 @@ def layout(participants, size="cr80", tokens=None, language="fr"):
             lang=language,
             cards=chunk,
             size=SIZES[size],
-            event=event,
+            event_fr=event.name("fr") if event else "",
+            event_ar=event.name("ar") if event else "",
             specimen_words=_words(SPECIMEN),
+            categories=CATEGORIES,
         )
         with pdf._lock:
             config, fetcher, fonts = pdf._fonts()

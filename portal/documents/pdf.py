@@ -14,9 +14,9 @@ Documents fetch nothing but these fonts and ``data:`` URLs (photos, QR codes are
 template can never make the renderer read a file or the network.
 
 One ``FontConfiguration`` and the parsed font stylesheet are made once per process and reused
-(measured: a one-page badge renders in about half the time than with new ones each time); the
-renders of a process are taken one at a time, since WeasyPrint does not promise that its font
-configuration may be used by several threads at once.
+(measured in CPU time: one badge, layout and PDF, 53 ms against 96 ms with new ones each time);
+the renders of a process are taken one at a time, since WeasyPrint does not promise that its
+font configuration may be used by several threads at once.
 """
 
 import atexit
