@@ -16,6 +16,7 @@ passport, stay) and reported.
 """
 
 import base64
+import logging
 import unicodedata
 from dataclasses import dataclass
 
@@ -24,8 +25,10 @@ from flask_babel import lazy_gettext as _l
 
 from .. import lifecycle
 from ..models import BADGE_PRINTED, Event, Organization, Photo
-from .pdf import render_html, uncovered
+from .pdf import lay_out, render_html, uncovered, write
 from .qr import qr_png_data_url
+
+log = logging.getLogger(__name__)
 
 #: (page width, page height, scale of the card on the page) in mm.
 SIZES = {"cr80": (54, 85.6, 1.0), "a6": (105, 148, 1.7)}
@@ -182,10 +185,6 @@ def _name(participant):
 def layout(participants, size="cr80", tokens=None, language="fr"):
     """Lay the badges out (a ``Layout``), one page per badge printed, in order. ``tokens``:
     participant id -> verification address; without one, a badge is a specimen."""
-    from weasyprint import HTML  # noqa: PLC0415
-
-    from . import pdf  # noqa: PLC0415
-
     if size not in SIZES:
         raise ValueError("unknown badge size: %r" % size)
     tokens = tokens or {}
@@ -213,6 +212,7 @@ def layout(participants, size="cr80", tokens=None, language="fr"):
                 words_cache,
             )
         except Exception as exc:  # noqa: BLE001 - one bad record never stops the run
+            log.exception("the badge of participant %d", participant.id)
             problems.append(Problem(participant.id, _name(participant), _failed(exc)))
             continue
         if note is not None:
@@ -230,10 +230,7 @@ def layout(participants, size="cr80", tokens=None, language="fr"):
             specimen_words=_words(SPECIMEN),
             categories=CATEGORIES,
         )
-        with pdf._lock:
-            config, fetcher, fonts = pdf._fonts()
-            document = HTML(string=html, base_url=pdf.FONTS_DIR.as_uri() + "/", url_fetcher=fetcher)
-            return document.render(stylesheets=[fonts], font_config=config)
+        return lay_out(html)
 
     pages, documents = [], []
     for start in range(0, len(cards), CHUNK):
@@ -247,8 +244,8 @@ def layout(participants, size="cr80", tokens=None, language="fr"):
                 (c.participant, page) for c, page in zip(chunk, document.pages, strict=True)
             )
             continue
-        except Exception:  # noqa: BLE001, S110 - found badge by badge below
-            pass
+        except Exception:  # noqa: BLE001 - found badge by badge below
+            log.warning("badges %d to %d: laid out again one by one", start, start + len(chunk))
         for card in chunk:
             try:
                 document = render([card])
@@ -257,6 +254,7 @@ def layout(participants, size="cr80", tokens=None, language="fr"):
                 documents.append(document)
                 pages.append((card.participant, document.pages[0]))
             except Exception as exc:  # noqa: BLE001 - one bad record never stops the run
+                log.exception("the badge of participant %d", card.participant.id)
                 problems.append(Problem(card.participant.id, _name(card.participant), _failed(exc)))
     return Layout(pages, problems, documents)
 
@@ -279,10 +277,7 @@ class Layout:
         ]
         if not pages:
             return b""
-        from . import pdf  # noqa: PLC0415
-
-        with pdf._lock:
-            return self.documents[0].copy(pages).write_pdf()
+        return write(self.documents[0], pages)
 
 
 class _Overflow(Exception):
@@ -301,7 +296,10 @@ SPECIMEN = _l("Specimen, not valid")
 
 
 def render_badges(participants, size="cr80", tokens=None, language="fr"):
-    """Render the badges of ``participants``: ``(pdf_bytes, problems)``."""
+    """Render the badges of ``participants``: ``(pdf_bytes, problems)`` (b"" when none could be
+    printed). ``tokens``: participant id -> verification address, printed as the QR code; a
+    participant without one gets a specimen. Nothing is recorded: printing a badge for real is
+    ``portal.services.badges.print_badges``."""
     laid_out = layout(participants, size, tokens, language)
     return laid_out.write(), laid_out.problems
 

@@ -95,13 +95,26 @@ def render_html(template_name, *, lang, **context):
 
 def render_pdf(template_name, *, lang, **context):
     """Render ``template_name`` in ``lang`` to PDF; return its bytes."""
+    return write(lay_out(render_html(template_name, lang=lang, **context)))
+
+
+def lay_out(html):
+    """Lay ``html`` out into pages: a WeasyPrint ``Document`` (``write`` makes the PDF; pages of
+    several documents can be written as one)."""
     from weasyprint import HTML  # noqa: PLC0415
 
-    html = render_html(template_name, lang=lang, **context)
     with _lock:
         config, fetcher, fonts = _fonts()
         document = HTML(string=html, base_url=FONTS_DIR.as_uri() + "/", url_fetcher=fetcher)
-        return document.write_pdf(stylesheets=[fonts], font_config=config)
+        return document.render(stylesheets=[fonts], font_config=config)
+
+
+def write(document, pages=None):
+    """The PDF of ``document``, or of ``pages`` (from any documents ``lay_out`` made, in
+    order), with ``document``'s metadata."""
+    with _lock:
+        chosen = document if pages is None else document.copy(list(pages))
+        return chosen.write_pdf()
 
 
 @functools.cache
