@@ -391,3 +391,30 @@ def test_the_badge_rules_are_rows_of_the_lifecycle():
         assert action.badge_only
     for name in ("resubmit", "withdraw", "reject"):
         assert lifecycle.ACTIONS[name].badge == BADGE_TO_PRINT
+
+
+def test_a_badge_that_breaks_the_layout_is_found_and_the_others_printed(
+    app, summit, tmp_path, monkeypatch
+):
+    people = [
+        summit["participant"](passport_number="Z%d" % n, family_name="Name%d" % n) for n in range(4)
+    ]
+    lay_out = documents.lay_out
+
+    def crashing(html):
+        if "NAME2" in html:
+            raise ZeroDivisionError("WeasyPrint crashed")
+        return lay_out(html)
+
+    monkeypatch.setattr(documents, "lay_out", crashing)
+    with app.test_request_context(headers=EN), database.connection_context():
+        from portal.models import Account
+
+        actor = Account.get(Account.username == "registry")
+        pdf, printed, problems = badges.print_badges([p.id for p in people], actor)
+    assert sorted(printed) == sorted(p.id for n, p in enumerate(people) if n != 2)
+    assert [(x.participant_id, x.printed) for x in problems] == [(people[2].id, False)]
+    assert "could not be laid out (ZeroDivisionError)" in str(problems[0].message)
+    assert pages_of(pdf, tmp_path)[0] == 3
+    assert "NAME2" not in plain(pdf_text(pdf, tmp_path))
+    assert fresh(app, people[2].id).badge_state == BADGE_TO_PRINT

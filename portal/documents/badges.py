@@ -16,6 +16,7 @@ passport, stay) and reported.
 """
 
 import base64
+import logging
 import unicodedata
 from dataclasses import dataclass
 
@@ -24,8 +25,10 @@ from flask_babel import lazy_gettext as _l
 
 from .. import lifecycle
 from ..models import BADGE_PRINTED, Event, Organization, Photo
-from .pdf import render_html, uncovered
-from .qr import qr_svg
+from .pdf import lay_out, render_html, uncovered, write
+from .qr import qr_png_data_url
+
+log = logging.getLogger(__name__)
 
 #: (page width, page height, scale of the card on the page) in mm.
 SIZES = {"cr80": (54, 85.6, 1.0), "a6": (105, 148, 1.7)}
@@ -42,6 +45,7 @@ CATEGORIES = {
     # Translators: category printed on a badge.
     DELEGATE: ("#1f4f8b", _l("Delegate")),
 }
+#: The languages of a badge's fixed words, in the order printed (the template's order too).
 BADGE_LANGUAGES = ("fr", "en", "ar")
 
 
@@ -74,11 +78,13 @@ def _words(lazy):
 
 
 def _font_pt(text, width_mm, lines, largest, smallest):
-    """A font size (pt) at which ``text`` fits ``lines`` lines of ``width_mm`` (an average
-    glyph being about 0.6 em wide), between ``smallest`` and ``largest``."""
+    """A font size at which ``text`` fits ``lines`` lines of ``width_mm`` (an average glyph
+    being about 0.6 em wide), between ``smallest`` and ``largest`` points: in tenths of a point,
+    by steps of half a point (the template's classes)."""
     length = max(1, len(text))
     fitting = width_mm * lines / (length * 0.6 * 0.3528)
-    return round(max(smallest, min(largest, fitting)), 1)
+    points = max(smallest, min(largest, fitting))
+    return int(points * 2) * 5
 
 
 def _direction(text):
@@ -107,7 +113,7 @@ class Card:
     original_lang: str
     organization: str
     organization_ar: str
-    colour: str
+    category: str
     words: list
     number: str
     photo: str
@@ -133,8 +139,8 @@ def card_for(participant, organization, photo, token_url, language, words_cache)
         )
         original = ""
     name = organization.name_en if language == "en" else organization.name_fr
-    colour, lazy = CATEGORIES[category_of(participant)]
     key = category_of(participant)
+    _colour, lazy = CATEGORIES[key]
     if key not in words_cache:
         words_cache[key] = _words(lazy)
     return (
@@ -147,11 +153,11 @@ def card_for(participant, organization, photo, token_url, language, words_cache)
             original_lang="ar" if _is_arabic(original) else "",
             organization=name,
             organization_ar=organization.name_ar or "",
-            colour=colour,
+            category=key,
             words=words_cache[key],
             number=participant.badge_number,
             photo="data:image/jpeg;base64," + base64.b64encode(bytes(photo)).decode("ascii"),
-            qr=qr_svg(token_url, size="100%") if token_url else None,
+            qr=qr_png_data_url(token_url) if token_url else None,
             sizes={
                 "family": _font_pt(family, 48, 2, 15, 5),
                 "given": _font_pt(given, 48, 2, 10, 4.5),
@@ -179,10 +185,6 @@ def _name(participant):
 def layout(participants, size="cr80", tokens=None, language="fr"):
     """Lay the badges out (a ``Layout``), one page per badge printed, in order. ``tokens``:
     participant id -> verification address; without one, a badge is a specimen."""
-    from weasyprint import HTML  # noqa: PLC0415
-
-    from . import pdf  # noqa: PLC0415
-
     if size not in SIZES:
         raise ValueError("unknown badge size: %r" % size)
     tokens = tokens or {}
@@ -210,6 +212,7 @@ def layout(participants, size="cr80", tokens=None, language="fr"):
                 words_cache,
             )
         except Exception as exc:  # noqa: BLE001 - one bad record never stops the run
+            log.exception("the badge of participant %d", participant.id)
             problems.append(Problem(participant.id, _name(participant), _failed(exc)))
             continue
         if note is not None:
@@ -222,13 +225,12 @@ def layout(participants, size="cr80", tokens=None, language="fr"):
             lang=language,
             cards=chunk,
             size=SIZES[size],
-            event=event,
+            event_fr=event.name("fr") if event else "",
+            event_ar=event.name("ar") if event else "",
             specimen_words=_words(SPECIMEN),
+            categories=CATEGORIES,
         )
-        with pdf._lock:
-            config, fetcher, fonts = pdf._fonts()
-            document = HTML(string=html, base_url=pdf.FONTS_DIR.as_uri() + "/", url_fetcher=fetcher)
-            return document.render(stylesheets=[fonts], font_config=config)
+        return lay_out(html)
 
     pages, documents = [], []
     for start in range(0, len(cards), CHUNK):
@@ -242,8 +244,8 @@ def layout(participants, size="cr80", tokens=None, language="fr"):
                 (c.participant, page) for c, page in zip(chunk, document.pages, strict=True)
             )
             continue
-        except Exception:  # noqa: BLE001, S110 - found badge by badge below
-            pass
+        except Exception:  # noqa: BLE001 - found badge by badge below
+            log.warning("badges %d to %d: laid out again one by one", start, start + len(chunk))
         for card in chunk:
             try:
                 document = render([card])
@@ -252,6 +254,7 @@ def layout(participants, size="cr80", tokens=None, language="fr"):
                 documents.append(document)
                 pages.append((card.participant, document.pages[0]))
             except Exception as exc:  # noqa: BLE001 - one bad record never stops the run
+                log.exception("the badge of participant %d", card.participant.id)
                 problems.append(Problem(card.participant.id, _name(card.participant), _failed(exc)))
     return Layout(pages, problems, documents)
 
@@ -274,10 +277,7 @@ class Layout:
         ]
         if not pages:
             return b""
-        from . import pdf  # noqa: PLC0415
-
-        with pdf._lock:
-            return self.documents[0].copy(pages).write_pdf()
+        return write(self.documents[0], pages)
 
 
 class _Overflow(Exception):
@@ -296,7 +296,10 @@ SPECIMEN = _l("Specimen, not valid")
 
 
 def render_badges(participants, size="cr80", tokens=None, language="fr"):
-    """Render the badges of ``participants``: ``(pdf_bytes, problems)``."""
+    """Render the badges of ``participants``: ``(pdf_bytes, problems)`` (b"" when none could be
+    printed). ``tokens``: participant id -> verification address, printed as the QR code; a
+    participant without one gets a specimen. Nothing is recorded: printing a badge for real is
+    ``portal.services.badges.print_badges``."""
     laid_out = layout(participants, size, tokens, language)
     return laid_out.write(), laid_out.problems
 

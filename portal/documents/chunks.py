@@ -4,7 +4,7 @@ whole document by an overlay. Memory stays bounded by the chunk size and the num
 processes, whatever the length of the document.
 
 The render processes are started with "spawn" (no copy of the worker's database connection or
-app) and only lay out HTML (``pdf.html_to_pdf``); the templates are rendered in the worker,
+app) and only lay out HTML (``html_to_pdf``); the templates are rendered in the worker,
 which has the app and the database. At most ``processes + 1`` chunks are waiting or being laid
 out at a time.
 """
@@ -14,7 +14,12 @@ import io
 import multiprocessing
 from collections import deque
 
-from .pdf import html_to_pdf
+from .pdf import lay_out, write
+
+
+def html_to_pdf(html):
+    """Lay out one whole HTML document and return its PDF (what a render process runs)."""
+    return write(lay_out(html))
 
 
 def _pdfs(htmls, processes):

@@ -1,7 +1,7 @@
 """Verification tokens: what a badge's QR code and a letter's code carry, checked by anyone at
 ``/verify/<token>`` without signing in.
 
-A token is 32 random bytes (``secrets.token_urlsafe``) printed on the document; the database
+A token is 18 random bytes (``secrets.token_urlsafe``: 144 bits) printed on the document; the database
 keeps only its SHA-256, so a copy of the database prints no valid badge. A token is valid while
 it is not revoked and its participant is accredited (``VerificationToken.state``); a reprinted
 badge revokes the old one.
@@ -23,7 +23,10 @@ from ..db import database
 from ..models import DOCUMENT_KINDS, AuditLog, VerificationToken, utcnow
 from . import audit
 
-#: Token length in characters: ``token_urlsafe(32)`` gives 43.
+#: Random bytes in a token: 144 bits, far past guessing, and short enough to keep a badge's
+#: QR code small (24 characters; the whole address fits a version 4 code).
+TOKEN_BYTES = 18
+#: Longer than any token the portal makes.
 MAX_TOKEN = 64
 
 
@@ -32,8 +35,8 @@ def token_hash(raw_token):
 
 
 def new_token():
-    """A raw token: 32 random bytes, URL-safe (43 characters)."""
-    return secrets.token_urlsafe(32)
+    """A raw token: ``TOKEN_BYTES`` random bytes, URL-safe."""
+    return secrets.token_urlsafe(TOKEN_BYTES)
 
 
 def issue(participant, kind, actor=None, *, raw_token=None, **dates):
