@@ -418,3 +418,24 @@ def test_a_badge_that_breaks_the_layout_is_found_and_the_others_printed(
     assert pages_of(pdf, tmp_path)[0] == 3
     assert "NAME2" not in plain(pdf_text(pdf, tmp_path))
     assert fresh(app, people[2].id).badge_state == BADGE_TO_PRINT
+
+
+def test_rendering_leaves_the_photo_checks_strict(app, summit):
+    """WeasyPrint turns on Pillow's loading of truncated images when it is imported; the
+    portal's photo checks refuse them, in the same process, after a badge is rendered."""
+    import io
+    import os
+
+    from PIL import Image, ImageFile
+
+    from portal.services import photos
+
+    p = summit["participant"]()
+    with app.test_request_context(headers=EN), database.connection_context():
+        pdf, _problems = documents.render_badges([p])
+    assert pdf.startswith(b"%PDF")
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is False
+    out = io.BytesIO()
+    Image.frombytes("RGB", (600, 800), os.urandom(600 * 800 * 3)).save(out, "PNG")
+    with app.test_request_context(), pytest.raises(photos.PhotoError):
+        photos.process(out.getvalue()[: len(out.getvalue()) // 2], 5 * 1024 * 1024)

@@ -59,16 +59,35 @@ for _name in ("weasyprint", "weasyprint.progress", "fontTools"):
 
 
 @functools.cache
+def weasyprint():
+    """WeasyPrint, imported on first use (it loads Pango: only processes that render pay).
+
+    Importing it sets Pillow's ``ImageFile.LOAD_TRUNCATED_IMAGES`` to True for the whole process;
+    the portal's photo checks need it False (an image whose data ends early is refused, never
+    stored padded with grey: portal/services/photos.py), so it is put back. The photos a document
+    embeds were checked when they were stored.
+    """
+    from PIL import ImageFile  # noqa: PLC0415
+
+    before = ImageFile.LOAD_TRUNCATED_IMAGES
+    import weasyprint as module  # noqa: PLC0415
+    import weasyprint.images  # noqa: F401, PLC0415 - the module that sets the flag
+    import weasyprint.text.fonts  # noqa: F401, PLC0415
+    import weasyprint.urls  # noqa: F401, PLC0415
+
+    ImageFile.LOAD_TRUNCATED_IMAGES = before
+    return module
+
+
+@functools.cache
 def _fonts():
     """The process's font configuration and the stylesheet that declares the fonts."""
-    from weasyprint import CSS  # noqa: PLC0415 - loads Pango: only processes that render
-    from weasyprint.text.fonts import FontConfiguration  # noqa: PLC0415
-
-    config = FontConfiguration()
+    library = weasyprint()
+    config = library.text.fonts.FontConfiguration()
     # Dropped before the interpreter tears its modules down (its finalizer needs them).
     atexit.register(_fonts.cache_clear)
     fetcher = _fetcher()
-    return config, fetcher, CSS(string=FONT_CSS, font_config=config, url_fetcher=fetcher)
+    return config, fetcher, library.CSS(string=FONT_CSS, font_config=config, url_fetcher=fetcher)
 
 
 FONT_URLS = frozenset((FONTS_DIR / name).as_uri() for _family, _weight, name in FONTS)
@@ -76,9 +95,8 @@ FONT_URLS = frozenset((FONTS_DIR / name).as_uri() for _family, _weight, name in 
 
 def _fetcher():
     """WeasyPrint's URL fetcher for documents: the shipped fonts and ``data:`` URLs only."""
-    from weasyprint.urls import URLFetcher  # noqa: PLC0415
 
-    class DocumentFetcher(URLFetcher):
+    class DocumentFetcher(weasyprint().urls.URLFetcher):
         def fetch(self, url, headers=None):
             if url.startswith("data:") or url.split("?")[0] in FONT_URLS:
                 return super().fetch(url, headers)
@@ -101,15 +119,11 @@ def render_pdf(template_name, *, lang, **context):
 def lay_out(html):
     """Lay ``html`` out into pages: a WeasyPrint ``Document`` (``write`` makes the PDF; pages of
     several documents can be written as one)."""
-    from PIL import ImageFile  # noqa: PLC0415
-    from weasyprint import HTML  # noqa: PLC0415
-
-    # Importing WeasyPrint turns Pillow's LOAD_TRUNCATED_IMAGES on for the whole process: a
-    # web worker that rendered a document would then take a cut-short photo upload as whole.
-    ImageFile.LOAD_TRUNCATED_IMAGES = False
     with _lock:
         config, fetcher, fonts = _fonts()
-        document = HTML(string=html, base_url=FONTS_DIR.as_uri() + "/", url_fetcher=fetcher)
+        document = weasyprint().HTML(
+            string=html, base_url=FONTS_DIR.as_uri() + "/", url_fetcher=fetcher
+        )
         return document.render(stylesheets=[fonts], font_config=config)
 
 
