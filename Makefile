@@ -15,19 +15,22 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test install install-test system-test-deps translations check-translations \
         extract lifecycle-table lint format test-sqlite test-postgres bench-pages bench-server \
-        bench-signin bench-uploads bench-imports lighthouse clean
+        bench-signin bench-uploads bench-imports bench-documents bench-list system-pdf-deps \
+        lighthouse clean
 
-# The mail sender runs beside gunicorn and stops with it (Ctrl-C): without PORTAL_SMTP_HOST it
-# writes each e-mail to the log.
-run: install translations
+# The mail sender and the documents worker (print runs, the summit's list) run beside gunicorn
+# and stop with it (Ctrl-C): without PORTAL_SMTP_HOST the sender writes each e-mail to the log.
+run: install system-pdf-deps translations
 	$(BIN)/flask --app portal db upgrade
 	$(BIN)/flask --app portal demo load --if-new
 	PORTAL_BASE_URL=$(PORTAL_BASE_URL) $(BIN)/flask --app portal mail send --watch & sender=$$!; \
-	trap 'kill $$sender 2>/dev/null; wait $$sender' EXIT; trap 'exit 130' INT TERM; \
+	PORTAL_BASE_URL=$(PORTAL_BASE_URL) $(BIN)/flask --app portal documents work --watch & worker=$$!; \
+	trap 'kill $$sender $$worker 2>/dev/null; wait $$sender $$worker' EXIT; trap 'exit 130' INT TERM; \
 	HOST=$(HOST) PORT=$(PORT) PORTAL_BASE_URL=$(PORTAL_BASE_URL) \
 	  $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
-test: install-test system-test-deps translations lint check-translations test-sqlite test-postgres
+test: install-test system-pdf-deps system-test-deps translations lint check-translations test-sqlite \
+      test-postgres
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || { \
@@ -48,11 +51,24 @@ install: $(DEPS_STAMP)
 
 install-test: $(TEST_STAMP)
 
-# Debian's Chromium for the browser tests, and gettext's msgfmt for the catalogue checks.
-system-test-deps:
-	@command -v chromium >/dev/null && command -v msgfmt >/dev/null || { \
+# What WeasyPrint draws badges, letters and lists with (README: Documents): Debian's Pango and
+# HarfBuzz's subsetter (fonts embedded in a PDF are cut down in milliseconds). The fonts
+# themselves are shipped in portal/documents/fonts.
+PDF_LIBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
+system-pdf-deps:
+	@dpkg-query -W -f='$${Status}\n' $(PDF_LIBS) 2>/dev/null | grep -c 'ok installed' | \
+	  grep -qx $(words $(PDF_LIBS)) || { \
 	  $(SUDO) apt-get update -q && \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium gettext; }
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q $(PDF_LIBS); }
+
+# Debian's Chromium for the browser tests, gettext's msgfmt for the catalogue checks, and
+# poppler-utils (pdftotext, pdftoppm) and zbar-tools (zbarimg) to read the PDFs the tests make.
+system-test-deps:
+	@command -v chromium >/dev/null && command -v msgfmt >/dev/null && \
+	  command -v pdftotext >/dev/null && command -v zbarimg >/dev/null || { \
+	  $(SUDO) apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium gettext \
+	    poppler-utils zbar-tools; }
 
 # Check and compile every catalogue (translators: see TRANSLATING.md).
 translations: install
@@ -108,6 +124,14 @@ bench-uploads: install-test translations
 # A 500-row XLSX checked and previewed; the candidate readers' time and memory (README: Importing).
 bench-imports: install-test translations
 	$(BIN)/python bench/imports.py
+
+# One badge on demand, and a print run of 500 badges: time and peak memory (README: Documents).
+bench-documents: install system-pdf-deps translations
+	$(BIN)/python bench/documents.py
+
+# A letter on demand and the summit's list of 20,000 by the documents worker: time and memory.
+bench-list: install-test system-pdf-deps translations
+	$(BIN)/python bench/list.py
 
 # lighthouse 12.2.3 from npm (installed once under bench/.node) against Debian's Chromium.
 lighthouse: install-test system-test-deps translations

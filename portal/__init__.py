@@ -38,13 +38,19 @@ def create_app(test_config=None):
 
     from .auth import sessions
     from .auth.views import bp as auth_bp
+
+    # The documents' routes join the delegation's and the secretariat's blueprints.
+    from .delegation import documents as _delegation_documents  # noqa: F401
     from .delegation.views import bp as delegation_bp
+    from .documents.views import bp as documents_bp
+    from .secretariat import documents as _secretariat_documents  # noqa: F401
     from .secretariat.views import bp as secretariat_bp
 
     sessions.init_app(app)
     app.register_blueprint(auth_bp)
     app.register_blueprint(delegation_bp)
     app.register_blueprint(secretariat_bp, url_prefix="/secretariat")
+    app.register_blueprint(documents_bp)
 
     from . import cli
 

@@ -259,6 +259,52 @@ def mail_retry():
     click.echo("%d failed messages queued again" % number)
 
 
+documents_cli = AppGroup("documents", help="Print runs and lists: the background worker.")
+
+
+@documents_cli.command("work")
+@click.option("--watch", is_flag=True, help="Keep running: look for jobs every INTERVAL.")
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0.1),
+    default=2.0,
+    show_default=True,
+    help="Seconds between two looks at the queue of jobs (with --watch).",
+)
+def documents_work(watch, interval):
+    """Render the queued document jobs (once, or with --watch until SIGTERM or SIGINT)."""
+    import signal
+    import threading
+
+    from .services import jobs
+
+    if not watch:
+        with database.connection_context():
+            number = jobs.work()
+        click.echo("documents: %d jobs run" % number)
+        return
+    stop = threading.Event()
+
+    def request_stop(signum, frame):
+        # The job being rendered finishes; then the loop ends.
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    click.echo("documents worker: watching the jobs every %g s" % interval)
+    while not stop.is_set():
+        try:
+            with database.connection_context():
+                number = jobs.work(stop=stop)
+        except Exception:  # noqa: BLE001 - a database that is away must not end the worker
+            log.exception("documents worker: the jobs could not be read")
+        else:
+            if number:
+                click.echo("documents: %d jobs run" % number)
+        stop.wait(interval)
+    click.echo("documents worker: stopped")
+
+
 photos_cli = AppGroup("photos", help="Badge photos.")
 
 
@@ -276,6 +322,7 @@ def photos_purge_pending():
 def init_app(app):
     app.cli.add_command(photos_cli)
     app.cli.add_command(mail_cli)
+    app.cli.add_command(documents_cli)
     app.cli.add_command(notifications_cli)
     app.cli.add_command(db_cli)
     app.cli.add_command(demo_cli)

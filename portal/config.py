@@ -56,7 +56,20 @@ DEFAULTS = {
     "MAIL_LEASE_SECONDS": 600,
     # Messages a sender takes at once; with the 20 s SMTP timeout, well inside the lease.
     "MAIL_BATCH_SIZE": 20,
-    # Public address of the portal, for links in e-mails.
+    # Document jobs (print runs, the summit's list): a job whose worker renewed its lease
+    # DOCUMENTS_LEASE_SECONDS ago no longer (the worker was killed) is taken again by another
+    # worker, and failed, visibly, once it was started DOCUMENTS_MAX_ATTEMPTS times.
+    "DOCUMENTS_LEASE_SECONDS": 300,
+    "DOCUMENTS_MAX_ATTEMPTS": 3,
+    # Participants rendered at once in the summit's list: bounds the worker's memory.
+    "DOCUMENTS_LIST_CHUNK": 500,
+    # Processes of the documents worker that lay out chunks side by side (one per core).
+    "DOCUMENTS_RENDER_PROCESSES": 2,
+    # The public verification page (/verify/<token>): lookups a client address may make in a
+    # window of minutes (portal/services/verification.py).
+    "VERIFY_RATE_LIMIT": 30,
+    "VERIFY_RATE_MINUTES": 10,
+    # Public address of the portal, for links in e-mails and on printed documents.
     "BASE_URL": "http://127.0.0.1:8000",
     # Trust X-Forwarded-* from this many proxies in front of gunicorn.
     "PROXY_COUNT": 0,

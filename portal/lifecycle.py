@@ -14,6 +14,8 @@ from peewee import JOIN, CharField, TextField, fn
 
 from .models import (
     ACCREDITED,
+    BADGE_PRINTED,
+    BADGE_TO_PRINT,
     DRAFT,
     REJECTED,
     ROLE_COORDINATOR,
@@ -209,6 +211,31 @@ def _reason_given(participant, context):
     return _l("Give a reason for the rejection.")
 
 
+def _has_photo(participant, context):
+    if has_photo(participant):
+        return None
+    return _l("%(name)s has no badge photo: no badge can be printed.", name=_name(participant))
+
+
+def _badge_to_print(participant, context):
+    if participant.badge_state == BADGE_TO_PRINT:
+        return None
+    return _l(
+        "The badge of %(name)s is already printed: reprint it to replace a lost one.",
+        name=_name(participant),
+    )
+
+
+def _badge_printed(participant, context):
+    if participant.badge_state == BADGE_PRINTED:
+        return None
+    return _l("The badge of %(name)s has not been printed yet.", name=_name(participant))
+
+
+def _name(participant):
+    return participant.full_name or participant.family_name
+
+
 NOT_CLOSED = Condition(
     "registration not closed", "registration has not closed", _not_closed, offered=True
 )
@@ -216,6 +243,11 @@ OPEN = Condition("registration open", "registration is open", _open, offered=Tru
 COMPLETE = Condition("complete", "nothing is missing (see REQUIREMENTS)", _complete, field="submit")
 WITHIN_QUOTA = Condition("quota", "the organization's quota is not reached", _within_quota)
 REASON = Condition("reason", "a reason is given", _reason_given, field="reason")
+PHOTO = Condition("photo", "the participant has a badge photo", _has_photo, offered=True)
+BADGE_NOT_PRINTED = Condition(
+    "badge to print", "the badge is to print", _badge_to_print, offered=True
+)
+BADGE_IS_PRINTED = Condition("badge printed", "the badge is printed", _badge_printed, offered=True)
 
 
 # -- The table --------------------------------------------------------------------------------
@@ -233,9 +265,18 @@ class Action:
     audited_as: str = ""
     #: What to say when the status does not admit the action, if more than the general words.
     refused: object = None
+    #: The badge's state after the action (BADGE_STATES), None when the badge is left alone.
+    #: Printed: a new verification token (an older one revoked); to print: the printed badge,
+    #: if any, no longer says what the participant's record says, and its token is revoked.
+    badge: str | None = None
+
+    @property
+    def badge_only(self):
+        """The action changes the badge alone (not the status, not the version of the record)."""
+        return self.target is None and self.badge is not None
 
 
-def _action(name, who, sources, target, conditions=(), refused=None):
+def _action(name, who, sources, target, conditions=(), refused=None, badge=None):
     return Action(
         name,
         frozenset(who),
@@ -244,7 +285,11 @@ def _action(name, who, sources, target, conditions=(), refused=None):
         tuple(conditions),
         "participant." + name,
         refused,
+        badge,
     )
+
+
+NO_BADGE = _l("Only an accredited participant gets a badge.")
 
 
 COORDINATOR = {ROLE_COORDINATOR}
@@ -260,9 +305,14 @@ ACTIONS = {
         _action("save", ENTERING, {DRAFT, SUBMITTED, REJECTED, ACCREDITED}, None, [NOT_CLOSED]),
         _action("submit", ENTERING, {DRAFT, REJECTED}, SUBMITTED, [OPEN, COMPLETE, WITHIN_QUOTA]),
         # Taken by a save that changes what the badge shows: the secretariat looks again.
-        _action("resubmit", ENTERING, {ACCREDITED}, SUBMITTED, [NOT_CLOSED]),
+        _action("resubmit", ENTERING, {ACCREDITED}, SUBMITTED, [NOT_CLOSED], badge=BADGE_TO_PRINT),
         _action(
-            "withdraw", COORDINATOR, {SUBMITTED, ACCREDITED, REJECTED}, WITHDRAWN, [NOT_CLOSED]
+            "withdraw",
+            COORDINATOR,
+            {SUBMITTED, ACCREDITED, REJECTED},
+            WITHDRAWN,
+            [NOT_CLOSED],
+            badge=BADGE_TO_PRINT,
         ),
         _action(
             "delete",
@@ -273,7 +323,45 @@ ACTIONS = {
             refused=_l("Only drafts can be deleted; withdraw this participant instead."),
         ),
         _action("accredit", SECRETARIAT, {SUBMITTED, REJECTED}, ACCREDITED),
-        _action("reject", SECRETARIAT, {SUBMITTED, ACCREDITED}, REJECTED, [REASON]),
+        _action(
+            "reject", SECRETARIAT, {SUBMITTED, ACCREDITED}, REJECTED, [REASON], badge=BADGE_TO_PRINT
+        ),
+        # A badge printed on demand or by a print run; a reprint replaces a lost badge.
+        _action(
+            "print_badge",
+            SECRETARIAT,
+            {ACCREDITED},
+            None,
+            [PHOTO, BADGE_NOT_PRINTED],
+            refused=NO_BADGE,
+            badge=BADGE_PRINTED,
+        ),
+        _action(
+            "reprint_badge",
+            SECRETARIAT,
+            {ACCREDITED},
+            None,
+            [PHOTO, BADGE_IS_PRINTED],
+            refused=NO_BADGE,
+            badge=BADGE_PRINTED,
+        ),
+        # A coordinator checks how the names come out: a specimen, without a valid code.
+        _action(
+            "preview_badge",
+            COORDINATOR | SECRETARIAT,
+            {DRAFT, SUBMITTED, ACCREDITED, REJECTED},
+            None,
+            [PHOTO],
+        ),
+        # Documents: the confirmation of accreditation (and visa-support letter); it changes
+        # nothing, only who may have it and when.
+        _action(
+            "letter",
+            COORDINATOR | SECRETARIAT,
+            {ACCREDITED},
+            None,
+            refused=_l("A letter is given to accredited participants only."),
+        ),
     )
 }
 
@@ -349,19 +437,21 @@ def table_markdown():
     names = {NEW: "(new)", GONE: "(deleted)", None: "(unchanged)"}
     order = [NEW, *STATUSES]
     lines = [
-        "| action | who | from | to | conditions |",
-        "| --- | --- | --- | --- | --- |",
+        "| action | who | from | to | badge | conditions |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
     for action in ACTIONS.values():
         sources = ", ".join(names.get(s, s) for s in order if s in action.sources)
         conditions = "; ".join(c.description for c in action.conditions) or "none"
+        badge = {BADGE_TO_PRINT: "to print (token revoked)", BADGE_PRINTED: "printed (new token)"}
         lines.append(
-            "| %s | %s | %s | %s | %s |"
+            "| %s | %s | %s | %s | %s | %s |"
             % (
                 action.name,
                 ", ".join(sorted(action.who)),
                 sources,
                 names.get(action.target, action.target),
+                badge.get(action.badge, "·"),
                 conditions,
             )
         )

@@ -84,6 +84,16 @@ REJECTION_REASONS = {
     "incomplete": _l("Information is missing or incorrect."),
 }
 
+# A participant's badge (portal/lifecycle.py: the badge actions).
+BADGE_TO_PRINT = "to_print"
+BADGE_PRINTED = "printed"
+BADGE_STATES = {
+    # Translators: state of a participant's badge.
+    BADGE_TO_PRINT: _lp("badge", "To print"),
+    # Translators: state of a participant's badge.
+    BADGE_PRINTED: _lp("badge", "Printed"),
+}
+
 COURTESY_TITLES = {
     # Translators: courtesy title of a person (His/Her Excellency).
     "he": _lp("person title", "H.E."),
@@ -334,6 +344,12 @@ class Participant(BaseModel):
     submitted_at = DateTimeField(null=True)
     decided_by = ForeignKeyField(Account, null=True, backref="+", on_delete="SET NULL")
     decided_at = DateTimeField(null=True)
+    #: The badge: "to_print" or "printed" (BADGE_STATES); the lifecycle's badge actions move it,
+    #: and an action that changes what a printed badge says sends it back (portal/lifecycle.py).
+    badge_state = CharField(max_length=16, default="to_print")
+    #: How many times a badge was printed: the badge number's suffix after a reprint.
+    badge_issue = IntegerField(default=0)
+    badge_printed_at = DateTimeField(null=True)
 
     class Meta:
         indexes = (
@@ -389,6 +405,19 @@ class Participant(BaseModel):
         if not self.passport_number:
             return ""
         return "•••" + self.passport_number[-3:]
+
+    @property
+    def badge_number(self):
+        """The number printed on the badge: the participant's number, and after a reprint the
+        badge's issue ("000123", "000123-2"); "" before a badge was printed."""
+        if not self.badge_issue or self.id is None:
+            return ""
+        number = "%06d" % self.id
+        return number if self.badge_issue == 1 else "%s-%d" % (number, self.badge_issue)
+
+    @property
+    def badge_state_label(self):
+        return BADGE_STATES.get(self.badge_state, self.badge_state)
 
     def can(self, action):
         """Whether the participant's status admits ``action`` (portal/lifecycle.py decides;
@@ -478,7 +507,11 @@ class AuditLog(BaseModel):
     details = TextField(default="")
 
     class Meta:
-        indexes = ((("object_type", "object_id"), False),)
+        indexes = (
+            (("object_type", "object_id"), False),
+            # Migration 0012: a client address's recent verifications (the rate limit).
+            (("action", "address", "at"), False),
+        )
 
 
 class SubmissionKey(BaseModel):
@@ -515,6 +548,43 @@ class Notification(BaseModel):
     status = CharField(max_length=16)
     created_at = DateTimeField(default=utcnow)
     sent_at = DateTimeField(null=True, index=True)
+
+
+DOCUMENT_BADGE = "badge"
+DOCUMENT_LETTER = "letter"
+DOCUMENT_KINDS = (DOCUMENT_BADGE, DOCUMENT_LETTER)
+
+
+class VerificationToken(BaseModel):
+    """What the QR code of a badge or the code of a letter points to (``/verify/<token>``):
+    the random token itself is printed, never stored; only its SHA-256 is
+    (portal/services/verification.py issues, revokes and looks them up)."""
+
+    id = AutoField()
+    participant = ForeignKeyField(Participant, backref="+", on_delete="CASCADE")
+    #: "badge" or "letter".
+    kind = CharField(max_length=16)
+    token_hash = CharField(max_length=64, unique=True)
+    created_by = ForeignKeyField(Account, null=True, backref="+", on_delete="SET NULL")
+    created_at = DateTimeField(default=utcnow)
+    revoked_at = DateTimeField(null=True)
+    #: A letter's dates of stay (what an embassy checks); none for a badge.
+    valid_from = DateField(null=True)
+    valid_until = DateField(null=True)
+
+    class Meta:
+        indexes = ((("participant", "kind"), False),)
+
+    def state(self, participant=None, today=None):
+        """ "valid", "revoked" (revoked, or the participant no longer accredited) or "expired"
+        (a letter past its last date)."""
+        participant = participant or self.participant
+        if self.revoked_at is not None or participant.status != ACCREDITED:
+            return "revoked"
+        today = today or utcnow().date()
+        if self.valid_until is not None and today > self.valid_until:
+            return "expired"
+        return "valid"
 
 
 # An outgoing e-mail's life (portal.services.mail).
@@ -558,6 +628,55 @@ class OutboxMessage(BaseModel):
         )
 
 
+# A document job's life (portal.services.jobs).
+JOB_QUEUED = "queued"
+JOB_RUNNING = "running"
+JOB_DONE = "done"
+JOB_FAILED = "failed"
+JOB_STATES = (JOB_QUEUED, JOB_RUNNING, JOB_DONE, JOB_FAILED)
+
+
+class DocumentJob(BaseModel):
+    """A long document (a print run of badges, the summit's list of participants) to render
+    outside any request: queued by a page, taken by ``flask --app portal documents work`` on
+    any host, its progress and outcome kept here. The PDF itself is a ``DocumentFile``."""
+
+    id = AutoField()
+    #: "badges" or "summit_list" (portal.services.jobs.KINDS).
+    kind = CharField(max_length=32)
+    #: JSON: what to render (participant ids, the badge size, the language).
+    parameters = TextField(default="{}")
+    state = CharField(max_length=16, default=JOB_QUEUED)
+    progress_done = IntegerField(default=0)
+    progress_total = IntegerField(default=0)
+    #: JSON list of what could not be rendered ({"participant": id, "name": ..., "reason": ...}).
+    problems = TextField(default="[]")
+    #: Why the job failed as a whole ("" unless failed).
+    error = TextField(default="")
+    attempts = IntegerField(default=0)
+    requested_by = ForeignKeyField(Account, null=True, backref="+", on_delete="SET NULL")
+    created_at = DateTimeField(default=utcnow)
+    started_at = DateTimeField(null=True)
+    finished_at = DateTimeField(null=True)
+    #: The worker holding the job, and until when: a job left "running" past its lease (its
+    #: worker was killed) is taken again, or failed after ``DOCUMENTS_MAX_ATTEMPTS``.
+    lease_token = CharField(max_length=64, default="")
+    lease_until = DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("state", "lease_until"), False),)
+
+
+class DocumentFile(BaseModel):
+    """The PDF a document job made, kept in the database so every host can serve it."""
+
+    job = ForeignKeyField(DocumentJob, primary_key=True, backref="+", on_delete="CASCADE")
+    filename = CharField(max_length=200)
+    content_type = CharField(max_length=64, default="application/pdf")
+    size = IntegerField(default=0)
+    data = BlobField()
+
+
 MODELS = [
     Organization,
     Account,
@@ -572,6 +691,9 @@ MODELS = [
     PasswordLink,
     Notification,
     OutboxMessage,
+    VerificationToken,
+    DocumentJob,
+    DocumentFile,
 ]
 
 # One head of delegation per organization, enforced by the database itself.

@@ -27,13 +27,14 @@ from portal.models import (
     Photo,
     utcnow,
 )
+from portal.services import verification
 from portal.services.accounts import issue_password_link
 
 from .conftest import csrf_token
 
 PASSWORD = "Correct-horse-42"
 # The only routes an anonymous visitor may use.
-PUBLIC = {"/", "/login", "/healthz", "/language/<code>", "/password/set"}
+PUBLIC = {"/", "/login", "/healthz", "/language/<code>", "/password/set", "/verify/<token>"}
 TEXT_VALUES = {
     "code": "en",
     "lang": "en",
@@ -72,6 +73,11 @@ def world(app, make_org, make_account, make_participant, make_event):
             id="a" * 32, organization=org_a, rows="[]", report=EMPTY_REPORT, created_at=utcnow()
         )
         url = issue_password_link(coord_a, None)
+        with database.atomic():
+            badge = verification.issue(person_a, "badge")
+        # A document job, done (the secretariat's print runs and lists).
+        job = models.DocumentJob.create(kind="summit_list", parameters="{}", state="done")
+        models.DocumentFile.create(job=job, filename="list.pdf", data=b"%PDF-1.7")
     objects = {
         "organization": org_a,
         "org": org_a,
@@ -81,14 +87,21 @@ def world(app, make_org, make_account, make_participant, make_event):
         "photo": photo,
         "audit": audit_row,
         "audit_log": audit_row,
+        "job": job,
     }
-    return {"objects": objects, "token": url.split("token=")[1], "person_a": person_a}
+    return {
+        "objects": objects,
+        "token": url.split("token=")[1],
+        "badge": badge,
+        "person_a": person_a,
+    }
 
 
 def value_for(rule, name, world):
     converter = rule._converters[name]
     if name == "token":
-        return world["token"]
+        # A live badge's verification token for the page that checks them.
+        return world["badge"] if rule.endpoint == "documents.verify" else world["token"]
     if name in ("digest", "etag"):
         return world["objects"]["photo"].digest
     if name == "id" or name.endswith("_id") or isinstance(converter, IntegerConverter):

@@ -2,6 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
+from peewee import fn
 from wtforms import (
     BooleanField,
     DateField,
@@ -125,3 +126,90 @@ class CoordinatorForm(PortalForm):
 class ImportForm(PortalForm):
     file = FileField(_l("PrepCom accounts export (CSV)"), validators=[FileRequired()])
     dry_run = BooleanField(_l("Check only, import nothing"))
+
+
+class PrintRunForm(PortalForm):
+    """What a print run of badges prints, and on which size of card."""
+
+    scope = RadioField(
+        _l("Badges to print"),
+        choices=[
+            SelectChoice(
+                "unprinted", _l("Every accredited participant whose badge is not printed yet")
+            ),
+            SelectChoice("organization", _l("Those of one organization, not printed yet")),
+            SelectChoice("chosen", _l("Chosen participants (a reprint too)")),
+        ],
+        default="unprinted",
+        validators=[InputRequired()],
+    )
+    organization = StringField(
+        _l("Organization code"),
+        description=_l("As on the organization's page, e.g. UNESCO."),
+        validators=[Optional(), Length(max=32)],
+        render_kw={"dir": "ltr", "autocomplete": "off", "autocapitalize": "characters"},
+    )
+    participants = StringField(
+        _l("Participant numbers"),
+        description=_l("Separated by spaces or commas, as on the participants' pages."),
+        validators=[Optional(), Length(max=2000)],
+        render_kw={"dir": "ltr", "inputmode": "numeric", "autocomplete": "off"},
+    )
+    size = RadioField(
+        _l("Badge size"),
+        choices=[
+            SelectChoice("cr80", _l("Card printer (CR80, 54 × 85.6 mm)")),
+            SelectChoice("a6", _l("Plain printer (A6 sheets)")),
+        ],
+        default="cr80",
+        validators=[InputRequired()],
+    )
+
+    def validate(self, extra_validators=None):
+        ok = super().validate(extra_validators)
+        if self.scope.data == "organization" and self.organization_id() is None:
+            self.organization.errors = [
+                *self.organization.errors,
+                _l("No organization has this code."),
+            ]
+            ok = False
+        if self.scope.data == "chosen" and not self.participant_ids():
+            self.participants.errors = [
+                *self.participants.errors,
+                _l("Give the numbers of the participants, separated by spaces or commas."),
+            ]
+            ok = False
+        return ok
+
+    def organization_id(self):
+        """The id of the organization whose code was typed (any case), or None."""
+        from ..models import Organization  # noqa: PLC0415
+
+        code = (self.organization.data or "").strip()
+        if not code:
+            return None
+        found = (
+            Organization.select(Organization.id)
+            .where(fn.LOWER(Organization.code) == code.lower())
+            .first()
+        )
+        return found.id if found else None
+
+    def participant_ids(self):
+        """The numbers typed, or [] when one of them is not a number."""
+        from ..params import bounded_int  # noqa: PLC0415
+
+        words = (self.participants.data or "").replace(",", " ").split()
+        ids = [bounded_int(word.lstrip("#").lstrip("0") or "0", 1) for word in words]
+        return [] if None in ids else ids
+
+
+class ListForm(PortalForm):
+    """The summit's list as a PDF, in one language."""
+
+    language = RadioField(
+        _l("Language of the list"),
+        choices=[SelectChoice(value, label) for value, label in LANGUAGES.items()],
+        default="fr",
+        validators=[InputRequired()],
+    )

@@ -27,6 +27,12 @@ MESSAGES = {
     # Translators: a participant's history; %(reason)s is one of the standard reasons.
     "participant.reject": _l("Accreditation refused: %(reason)s"),
     "participant.scan": _l("Scan of the paper registration attached."),
+    # Translators: a participant's history; %(number)s is the badge's number.
+    "participant.print_badge": _l("Badge printed (no. %(number)s)."),
+    # Translators: a participant's history; %(number)s is the new badge's number.
+    "participant.reprint_badge": _l(
+        "Badge reprinted (no. %(number)s): the previous one is revoked."
+    ),
 }
 #: Added to what the secretariat entered on an organization's behalf.
 ON_BEHALF = _l("Entered by the secretariat on the organization's behalf.")
@@ -66,6 +72,8 @@ def _sentence(row, details):
         if not fields:
             return _("Saved without change.")
         return str(message) % {"fields": format_list(fields, locale=get_locale())}
+    if row.action in ("participant.print_badge", "participant.reprint_badge"):
+        return str(message) % {"number": details.get("number", "")}
     if row.action == "participant.reject":
         reason = REJECTION_REASONS.get(details.get("reason"))
         return str(message) % {"reason": str(reason) if reason else str(OWN_REASON)}

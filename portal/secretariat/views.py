@@ -27,6 +27,7 @@ from .. import clock
 from ..access import PUBLIC, SECRETARIAT, SIGNED_IN, secretariat_only
 from ..delegation import imports as import_pages
 from ..delegation.views import edit_participant, enter_for, new_participant
+from ..documents.forms import BadgeForm
 from ..i18n import safe_next
 from ..models import (
     CATEGORIES,
@@ -256,7 +257,7 @@ def decide(participant_id):
     if not form.validate():
         if is_htmx():
             return _row(participant, form=form, status=422)
-        return _participant_page(participant, form, status=422)
+        return participant_page(participant, form, status=422)
     try:
         participant = decisions.decide(
             participant_id,
@@ -340,7 +341,7 @@ def _row(participant, form=None, message=None, status=200):
 # -- A participant -------------------------------------------------------------------------------
 
 
-def _participant_page(participant, form=None, status=200, scan_error=None):
+def participant_page(participant, form=None, status=200, scan_error=None):
     participant = (
         Participant.select(Participant, Organization)
         .join(Organization)
@@ -362,6 +363,7 @@ def _participant_page(participant, form=None, status=200, scan_error=None):
         has_scan=scans.has_scan(participant.id),
         scan_error=scan_error,
         max_scan=scans.MAX_SCAN_BYTES // 1048576,
+        badge_form=BadgeForm(),
     )
 
 
@@ -372,7 +374,7 @@ def participant(participant_id):
     found = Participant.get_or_none(Participant.id == participant_id)
     if found is None:
         abort(404)
-    return _participant_page(found)
+    return participant_page(found)
 
 
 @bp.route("/participants/<int:participant_id>/scan", methods=["POST"])
@@ -389,7 +391,7 @@ def attach_scan(participant_id):
         found = Participant.get_or_none(Participant.id == participant_id)
         if found is None:
             abort(404)
-        return _participant_page(found, status=exc.status, scan_error=exc.message)
+        return participant_page(found, status=exc.status, scan_error=exc.message)
     flash(_("The scan is attached."), "ok")
     return see_other(url_for(".participant", participant_id=participant_id))
 

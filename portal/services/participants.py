@@ -17,6 +17,8 @@ from ..db import database, is_sqlite
 from ..lifecycle import ACTIONS, BADGE_FIELDS, GONE
 from ..models import (
     ACCREDITED,
+    BADGE_PRINTED,
+    DOCUMENT_BADGE,
     DRAFT,
     REJECTED,
     SUBMITTED,
@@ -149,6 +151,17 @@ def _apply(participant, name, actor, **inputs):
     action = ACTIONS[name]
     old = participant.status
     now = utcnow()
+    if action.badge_only:
+        _badge(participant, action, actor, now, inputs.get("badge_token"))
+        participant.save(only=BADGE_COLUMNS)
+        audit.record(
+            action.audited_as,
+            account=actor,
+            obj=participant,
+            badge=participant.badge_state,
+            number=participant.badge_number,
+        )
+        return participant
     if action.target is GONE:
         audit.record(action.audited_as, account=actor, obj=participant)
         participant.delete_instance(recursive=True)
@@ -167,6 +180,8 @@ def _apply(participant, name, actor, **inputs):
         participant.rejection_text = (inputs.get("text") or "").strip()
     else:
         participant.rejection_code = participant.rejection_text = ""
+    if action.badge is not None:
+        _badge(participant, action, actor, now, inputs.get("badge_token"))
     participant.version += 1
     participant.updated_by = actor
     participant.updated_at = now
@@ -182,6 +197,26 @@ def _apply(participant, name, actor, **inputs):
     )
     _ANNOUNCE.get(name, lambda p, a: None)(participant, actor)
     return participant
+
+
+BADGE_COLUMNS = [Participant.badge_state, Participant.badge_issue, Participant.badge_printed_at]
+
+
+def _badge(participant, action, actor, now, raw_token=None):
+    """Move the badge as ``action`` says. Printed: the badge's next issue, with a new
+    verification token (``raw_token`` if the caller made it already; kept on
+    ``participant.badge_token`` for the caller to print; any older one revoked). To print: a
+    printed badge's token is revoked."""
+    from . import verification  # noqa: PLC0415
+
+    verification.revoke_for(participant, DOCUMENT_BADGE)
+    if action.badge == BADGE_PRINTED:
+        participant.badge_token = verification.issue(
+            participant, DOCUMENT_BADGE, actor, raw_token=raw_token
+        )
+        participant.badge_issue += 1
+        participant.badge_printed_at = now
+    participant.badge_state = action.badge
 
 
 @dataclass
