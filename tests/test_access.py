@@ -40,7 +40,7 @@ from portal.services import pending_photos
 from portal.services.accounts import issue_password_link
 from portal.services.photos import BadgePhoto
 
-from .conftest import csrf_token
+from .conftest import csrf_token, summary
 
 ROLES = ("anonymous", "other", "own", "secretariat")
 
@@ -336,8 +336,9 @@ def test_the_matrix(app, world):
             leaked.append("%s: %s" % (where, names))
         if rule.endpoint == "auth.logout" and role != "anonymous":
             signed[role] = signed_in(app, client_username(role))
-    print(
-        "\naccess matrix: %d cells, statuses %s" % (sum(seen.values()), dict(sorted(seen.items())))
+    summary(
+        "access matrix: %d routes x methods, %d roles, %d cells, statuses %s, %d leaks"
+        % (len(rows), len(ROLES), sum(seen.values()), dict(sorted(seen.items())), len(leaked))
     )
     assert not wrong, "%d cells answer otherwise:\n%s" % (len(wrong), "\n".join(wrong))
     assert not leaked, "names leaked:\n" + "\n".join(leaked)
