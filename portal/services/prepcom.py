@@ -303,8 +303,8 @@ def import_accounts(data: bytes, dry_run=False, actor=None, source=""):
     exactly those a real run would print.
     """
     rows, errors = parse(data)
-    if not errors:
-        errors += validate(rows)
+    # Every bad row is reported: the rows read whole are checked even when others were not.
+    errors = sorted(errors + validate(rows), key=lambda error: error.line)
     report = ImportReport(errors=errors)
     if errors:
         log.warning("accounts import %s refused: %d bad rows", source, len(errors))
