@@ -332,8 +332,9 @@ def _open(data):
 
 def _jpeg(image, quality):
     """Write ``image`` as a JPEG with nothing of the uploaded file's metadata: Pillow carries a
-    file's comment (a PNG's text chunk, a JPEG's COM) and ICC profile from image to image and
-    writes them unless told not to (the image is in plain sRGB-less RGB by now)."""
+    file's comment (a PNG's text chunk, a JPEG's COM marker) and its ICC profile from image to
+    image and writes them unless told not to (and the badge's colours are plain RGB by now: the
+    upload's profile would mislabel them)."""
     out = io.BytesIO()
     image.save(
         out,
