@@ -83,11 +83,9 @@ def hostile_strings():
 
 
 def for_field(rule, strings, number):
-    """The strings a field gets: all of them for a text field (or in the full run); for a
-    choice, a date or a number, which all refuse the same way, every fourth of the sample."""
-    if rule is not None or FULL:
-        return True
-    return number % 4 == 0
+    """The strings a field gets: all of them for a text field; for a choice, a date or a number
+    (which refuse all but their own values the same way), every fourth."""
+    return rule is not None or number % 4 == 0
 
 
 # -- Markup a string may have brought -----------------------------------------------------------
