@@ -16,7 +16,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 .PHONY: run test install install-test system-test-deps translations check-translations \
         extract lifecycle-table lint format test-sqlite test-postgres bench-pages bench-server \
         bench-signin bench-uploads bench-imports bench-documents bench-list system-pdf-deps \
-        lighthouse clean
+        lighthouse test-hostile test-images test-durability clean
 
 # The mail sender and the documents worker (print runs, the summit's list) run beside gunicorn
 # and stop with it (Ctrl-C): without PORTAL_SMTP_HOST the sender writes each e-mail to the log.
@@ -102,6 +102,27 @@ test-postgres: install-test
 	  echo "== the same suite on PostgreSQL"; \
 	  PORTAL_TEST_DB=postgresql $(BIN)/pytest -q; \
 	else echo "TEST_DATABASE_URL is not set: PostgreSQL run skipped (see README)"; fi
+
+# The standing attack suites in full (README: Standing suites). `make test` runs a sample of each.
+# The Big List of Naughty Strings, all of it, through every form, filter and import; the whole
+# image corpus, with each decode's peak memory; the access matrix. Figures printed at the end.
+HOSTILE_TESTS := tests/test_naughty_strings.py tests/test_image_corpus.py tests/test_access.py
+
+test-hostile: install-test translations
+	PORTAL_HOSTILE=full $(BIN)/pytest -q $(HOSTILE_TESTS)
+	@if [ -n "$$TEST_DATABASE_URL" ]; then \
+	  echo "== the same on PostgreSQL"; \
+	  PORTAL_HOSTILE=full PORTAL_TEST_DB=postgresql $(BIN)/pytest -q $(HOSTILE_TESTS); \
+	else echo "TEST_DATABASE_URL is not set: PostgreSQL run skipped (see README)"; fi
+
+# The image corpus alone, whole (also part of test-hostile).
+test-images: install-test translations
+	PORTAL_HOSTILE=full $(BIN)/pytest -q tests/test_image_corpus.py
+
+# kill -9 of workers and of the master during a burst of writes (PostgreSQL too when
+# TEST_DATABASE_URL is set): every acknowledged write kept, none doubled, integrity checked.
+test-durability: install-test translations
+	$(BIN)/python bench/durability.py
 
 # Benchmarks (README: Performance). The page weight under emulated Regular 2G, in Chromium.
 bench-pages: install-test system-test-deps translations

@@ -1,4 +1,5 @@
-"""Integers from a URL, a query string or a form, bounded before they reach the database.
+"""Integers from a URL, a query string or a form, bounded before they reach the database; and
+the text of a search or a filter, normalized as a form's text is.
 
 SQLite stores 64-bit integers and PostgreSQL's ``integer`` (every id column) 32-bit ones: a
 larger number sent by a visitor (``/participants/99999999999999999999999``, ``?page=...``)
@@ -10,6 +11,8 @@ import builtins
 
 from flask import abort, request
 from werkzeug.routing import IntegerConverter, ValidationError
+
+from .forms import normalize
 
 #: PostgreSQL's ``integer``: the largest id any table can hold.
 MAX_INT = 2**31 - 1
@@ -58,3 +61,25 @@ def int_arg(name, default=None, minimum=0, maximum=MAX_INT):
 def page_arg(name="page"):
     """Return the page number asked for (1 when absent); 400 when it is not a page number."""
     return int_arg(name, 1, minimum=1, maximum=MAX_PAGE)
+
+
+#: Longer than any name or username a search looks for.
+MAX_SEARCH = 150
+
+
+def clean_text(value, max_length=MAX_SEARCH):
+    """Return a search or filter text bounded and normalized as every form's text
+    (``portal.forms.normalize``), or None if it holds control or format characters (a NUL, which
+    PostgreSQL refuses in any string, answered 500)."""
+    try:
+        return normalize((value or "")[:max_length])
+    except ValueError:
+        return None
+
+
+def text_arg(name, max_length=MAX_SEARCH):
+    """Return the text query parameter ``name`` cleaned (``clean_text``); 400 if it cannot be."""
+    value = clean_text(request.args.get(name, ""), max_length)
+    if value is None:
+        abort(400)
+    return value

@@ -391,3 +391,20 @@ def deliver_mail(app, now=None):
 
     with app.app_context(), database.connection_context():
         return mail.send_all(now=now)
+
+
+# -- Figures of the standing suites ---------------------------------------------------------
+
+SUMMARY = []
+
+
+def summary(line):
+    """Print ``line`` at the end of the run (the counts of the hostile suites, in any mode)."""
+    SUMMARY.append(line)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if SUMMARY:
+        terminalreporter.section("figures")
+        for line in SUMMARY:
+            terminalreporter.write_line(line)

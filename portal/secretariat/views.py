@@ -41,7 +41,7 @@ from ..models import (
     Participant,
     Photo,
 )
-from ..params import MAX_PAGE, bounded_int, int_arg, page_arg
+from ..params import MAX_PAGE, bounded_int, clean_text, int_arg, page_arg, text_arg
 from ..services import DomainError, NotFound, decisions, exports, listings, mail, prepcom, scans
 from ..services.accounts import (
     LOCK,
@@ -131,7 +131,7 @@ def overview():
     result = listings.overview(
         category=args.get("category", ""),
         status=args.get("status", ""),
-        text=args.get("q", "")[:100],
+        text=text_arg("q", 100),
         sort=sort,
         descending=descending,
         page=_page(),
@@ -158,10 +158,11 @@ def _queue_context(args=None):
         args = request.args
         organization_id = int_arg("organization")
         page = _page()
+        text = text_arg("q", 100)
     else:
         organization_id = bounded_int(args.get("organization"))
         page = bounded_int(args.get("page"), 1, MAX_PAGE) or 1
-    text = args.get("q", "")[:100]
+        text = clean_text(args.get("q"), 100) or ""
     participants, total = listings.queue(page, organization_id, text)
     return {
         "participants": participants,
@@ -598,7 +599,7 @@ def settings():
 def accounts():
     """Every account: search, lock and unlock, one-time password links."""
     page = _page()
-    found, total = listings.search_accounts(request.args.get("q", "")[:100], page)
+    found, total = listings.search_accounts(text_arg("q", 100), page)
     return render_page(
         "secretariat/accounts.html",
         "results",
@@ -745,8 +746,8 @@ def audit():
     """The audit log: who did what, when, from where; filter and page."""
     page = _page()
     rows, total = listings.audit_log(
-        action=request.args.get("action", ""),
-        username=request.args.get("account", "")[:150],
+        action=text_arg("action"),
+        username=text_arg("account", 150),
         organization_id=int_arg("organization"),
         since=_date_arg("since"),
         until=_date_arg("until"),

@@ -331,8 +331,21 @@ def _open(data):
 
 
 def _jpeg(image, quality):
+    """Write ``image`` as a JPEG with nothing of the uploaded file's metadata: Pillow carries a
+    file's comment (a PNG's text chunk, a JPEG's COM marker) and its ICC profile from image to
+    image and writes them unless told not to (and the badge's colours are plain RGB by now: the
+    upload's profile would mislabel them)."""
     out = io.BytesIO()
-    image.save(out, "JPEG", quality=quality, optimize=True, progressive=True)
+    image.save(
+        out,
+        "JPEG",
+        quality=quality,
+        optimize=True,
+        progressive=True,
+        comment=b"",
+        icc_profile=None,
+        exif=b"",
+    )
     return out.getvalue()
 
 

@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms.validators import Email, ValidationError
 
 from ..db import database
+from ..forms import normalize
 from ..models import CATEGORIES, ROLE_COORDINATOR, Account, Organization, new_token, utcnow
 from . import audit, passwords, usernames
 
@@ -104,8 +105,9 @@ class _Lines:
 
 
 def parse(data: bytes):
-    """Return (rows, errors): rows as (line, dict) with values stripped, where ``line`` is the
-    physical line on which the row starts (a quoted field may hold line breaks)."""
+    """Return (rows, errors): rows as (line, dict) with values normalized by the forms' own
+    ``normalize`` (a value it refuses is the row's error), where ``line`` is the physical line
+    on which the row starts (a quoted field may hold line breaks)."""
     try:
         text = decode(data)
     except UnicodeDecodeError as exc:
@@ -158,8 +160,21 @@ def parse(data: bytes):
                 )
             )
             continue
-        # Unknown extra columns are ignored; known ones are read by name.
-        values = {name: value.strip() for name, value in zip(header, record, strict=True) if name}
+        # Unknown extra columns are ignored; known ones are read by name, each value normalized
+        # as every form's text is (NFC, blanks trimmed, control and format characters refused).
+        values, problems = {}, []
+        for name, value in zip(header, record, strict=True):
+            if not name:
+                continue
+            try:
+                # A quoted value may hold line breaks (FORMAT.md): one space each, as a name
+                # wrapped in the export; any other control character is the row's error.
+                values[name] = " ".join(normalize(value, multiline=True).split(None))
+            except ValueError as exc:
+                problems.append("%s: %s" % (name, exc))
+        if problems:
+            errors.append(RowError(start, "; ".join(problems)))
+            continue
         rows.append((start, values))
     return rows, errors
 
@@ -288,8 +303,8 @@ def import_accounts(data: bytes, dry_run=False, actor=None, source=""):
     exactly those a real run would print.
     """
     rows, errors = parse(data)
-    if not errors:
-        errors += validate(rows)
+    # Every bad row is reported: the rows read whole are checked even when others were not.
+    errors = sorted(errors + validate(rows), key=lambda error: error.line)
     report = ImportReport(errors=errors)
     if errors:
         log.warning("accounts import %s refused: %d bad rows", source, len(errors))
