@@ -7,7 +7,16 @@ import datetime as dt
 import os
 
 from .db import database
-from .models import DRAFT, SUBMITTED, Account, Event, Organization, Participant, utcnow
+from .models import (
+    ACCREDITED,
+    DRAFT,
+    SUBMITTED,
+    Account,
+    Event,
+    Organization,
+    Participant,
+    utcnow,
+)
 from .services import prepcom
 from .services.accounts import create_secretariat, find_account
 
@@ -135,4 +144,41 @@ def load():
                     from .services.photos import process, store
 
                     store(participant, process(_demo_portrait(n), 5 * 1024 * 1024))
+        las = Organization.get(Organization.code == "LAS")
+        if not Participant.select().where(Participant.organization == las).exists():
+            _accredited_head(las)
     return report
+
+
+def _accredited_head(organization):
+    """An accredited delegate with a name in Arabic script and a badge photo: what the
+    badge, the letter, the list of participants and the verification page show."""
+    from .services.photos import process, store
+
+    secretariat = find_account(SECRETARIAT_USERNAME)
+    participant = Participant.create(
+        organization=organization,
+        courtesy_title="dr",
+        family_name="HADDAD",
+        given_names="Leila",
+        family_name_original="حداد",
+        given_names_original="ليلى",
+        gender="f",
+        function="Director, Information Society Department",
+        nationality="LB",
+        status=ACCREDITED,
+        date_of_birth=dt.date(1960, 3, 2),
+        passport_number="RL1234567",
+        passport_country="LB",
+        passport_expiry=dt.date(2009, 5, 1),
+        email="l.haddad@las.example",
+        mobile="+9611234567",
+        arrival_date=dt.date(2005, 11, 14),
+        departure_date=dt.date(2005, 11, 19),
+        visa_required=True,
+        visa_place="Embassy of Tunisia, Beirut",
+        submitted_at=utcnow(),
+        decided_by=secretariat,
+        decided_at=utcnow(),
+    )
+    store(participant, process(_demo_portrait(2), 5 * 1024 * 1024))

@@ -129,6 +129,9 @@ def test_the_secretariat_has_any_letter(app, client, auth, make_account, world, 
     assert "RL1234567" in pdf_text(response.data)
     page = client.get("/secretariat/participants/%d" % theirs.id).get_data(as_text=True)
     assert letter_url(theirs, "ar", "secretariat") in page
+    # The history says which letter was issued, in words.
+    assert "Letter of accreditation issued in English." in page
+    assert "participant.letter" not in page
 
 
 def test_only_an_accredited_delegate_has_a_letter_and_the_screens_say_so(

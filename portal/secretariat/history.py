@@ -3,12 +3,14 @@ changed named by their labels on the coordinator's form."""
 
 import json
 
+from babel import Locale
 from babel.lists import format_list
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from ..delegation.forms import ParticipantForm
+from ..i18n import LANGUAGES
 from ..models import REJECTION_REASONS
 
 #: What each audit action on a participant says; %(fields)s and %(reason)s are filled in. Of
@@ -27,6 +29,8 @@ MESSAGES = {
     # Translators: a participant's history; %(reason)s is one of the standard reasons.
     "participant.reject": _l("Accreditation refused: %(reason)s"),
     "participant.scan": _l("Scan of the paper registration attached."),
+    # Translators: a participant's history; %(language)s is a language's name ("Arabic").
+    "participant.letter": _l("Letter of accreditation issued in %(language)s."),
     # Translators: a participant's history; %(number)s is the badge's number.
     "participant.print_badge": _l("Badge printed (no. %(number)s)."),
     # Translators: a participant's history; %(number)s is the new badge's number.
@@ -74,6 +78,12 @@ def _sentence(row, details):
         return str(message) % {"fields": format_list(fields, locale=get_locale())}
     if row.action in ("participant.print_badge", "participant.reprint_badge"):
         return str(message) % {"number": details.get("number", "")}
+    if row.action == "participant.letter":
+        language = details.get("language") or ""
+        name = (
+            Locale.parse(language).get_display_name(get_locale()) if language in LANGUAGES else ""
+        )
+        return str(message) % {"language": name or language}
     if row.action == "participant.reject":
         reason = REJECTION_REASONS.get(details.get("reason"))
         return str(message) % {"reason": str(reason) if reason else str(OWN_REASON)}

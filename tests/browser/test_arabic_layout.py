@@ -118,13 +118,16 @@ def pages_to_visit(page, server, starts, limit=14):
             continue
         seen.append(path)
         page.goto(server.url + path)
-        hrefs = page.eval_on_selector_all("a[href]", "els => els.map(e => e.getAttribute('href'))")
+        # Pages only: downloads (letters, badges, lists as PDF, exports) are not pages to lay out.
+        hrefs = page.eval_on_selector_all(
+            "a[href]:not([download])", "els => els.map(e => e.getAttribute('href'))"
+        )
         for href in hrefs:
             parts = urlsplit(href)
             if parts.netloc or not parts.path.startswith("/"):
                 continue
             if re.match(r"/(language|logout|static|photos)", parts.path) or re.search(
-                r"\.(csv|xlsx|jpg)$", parts.path
+                r"\.(csv|xlsx|jpg|pdf)$", parts.path
             ):
                 continue
             target = parts.path + ("?" + parts.query if parts.query else "")
