@@ -686,3 +686,56 @@ def test_an_import_row_goes_through_the_forms_normalization(app, runner, tmp_pat
         assert account.given_name == "Hélène"
         assert account.family_name == "Lefèvre"  # NFC: one code point for è
     assert "org_name_en" in columns and good
+
+
+#: The spreadsheet import's text columns (the participant form's own fields, row by row).
+SPREADSHEET_COLUMNS = ("family_name", "given_names", "function", "passport_number", "visa_place")
+
+
+def test_spreadsheet_import(app, people):
+    """Each text column of a delegation's spreadsheet (CSV, one row per file), through the
+    coordinator's upload, preview and confirmation: never a 500, the preview escapes what it
+    shows, and a row accepted is stored as the form would store it."""
+    from .test_bulk_import import csv_file, person
+
+    own = people["own"]
+    tally = Tally()
+    for number, (section, string) in enumerate(hostile_strings()):
+        for column in SPREADSHEET_COLUMNS:
+            where = "spreadsheet %s <- %s %r" % (column, section, string[:40])
+            passport = "N%03d%s" % (number, column[:3].upper())
+            row = person(number, **{"passport_number": passport, column: string})
+            data = csv_file([row])
+            response = own.post(
+                "/delegation/import",
+                data={"csrf_token": own.token, "file": (io.BytesIO(data), "delegation.csv")},
+                content_type="multipart/form-data",
+            )
+            if response.status_code != 303:
+                tally.check(where, response)
+                continue
+            preview_url = response.headers["Location"]
+            preview = own.get(preview_url)
+            tally.check(where, preview)
+            if 'method="post" action="%s"' % preview_url not in preview.get_data(as_text=True):
+                continue  # the row is refused: its error is shown, nothing to confirm
+            done = own.post(preview_url, data={"csrf_token": own.token})
+            tally.check(where, done, _views(own, ["/delegation/participants"]))
+            want = expected_value(PARTICIPANT_FIELDS[column], string)
+            if want == "refused":
+                tally.problems.append("%s: imported, where the form refuses it" % where)
+                continue
+            with app.app_context(), database.connection_context():
+                stored = (
+                    Participant.select()
+                    .where(Participant.organization == people["org"].id)
+                    .order_by(Participant.id.desc())
+                    .first()
+                )
+            tally.stored += 1
+            if getattr(stored, column) != want:
+                tally.problems.append(
+                    "%s: stored %r, not %r" % (where, getattr(stored, column), want)
+                )
+            tally.shown += shown_escaped(want, _views(own, ["/delegation/participants"]))
+    tally.report("spreadsheet import")
