@@ -144,13 +144,13 @@ def load():
                     from .services.photos import process, store
 
                     store(participant, process(_demo_portrait(n), 5 * 1024 * 1024))
-        las = Organization.get(Organization.code == "LAS")
-        if not Participant.select().where(Participant.organization == las).exists():
-            _accredited_head(las)
+        escwa = Organization.get(Organization.code == "ESCWA")
+        if not Participant.select().where(Participant.organization == escwa).exists():
+            _accredited_delegate(escwa)
     return report
 
 
-def _accredited_head(organization):
+def _accredited_delegate(organization):
     """An accredited delegate with a name in Arabic script and a badge photo: what the
     badge, the letter, the list of participants and the verification page show."""
     from .services.photos import process, store
@@ -171,7 +171,7 @@ def _accredited_head(organization):
         passport_number="RL1234567",
         passport_country="LB",
         passport_expiry=dt.date(2009, 5, 1),
-        email="l.haddad@las.example",
+        email="l.haddad@escwa.example",
         mobile="+9611234567",
         arrival_date=dt.date(2005, 11, 14),
         departure_date=dt.date(2005, 11, 19),
