@@ -179,6 +179,34 @@ def accounts_password_link(username, send_email):
 mail_cli = AppGroup("mail", help="The outbox of e-mails: send them, show the queue.")
 
 
+def _watch(name, what, interval, step):
+    """Run ``step(stop)`` every ``interval`` seconds until SIGTERM or SIGINT; echo what it
+    returns. The step under way finishes first (a message handed to the server, a job being
+    rendered); a database that is away is logged and tried again, never the end of the loop."""
+    import signal
+    import threading
+
+    stop = threading.Event()
+
+    def request_stop(signum, frame):
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    click.echo("%s: watching %s every %g s" % (name, what, interval))
+    while not stop.is_set():
+        try:
+            with database.connection_context():
+                said = step(stop)
+        except Exception:  # noqa: BLE001 - a database that is away must not end the loop
+            log.exception("%s: %s could not be read", name, what)
+        else:
+            if said:
+                click.echo(said)
+        stop.wait(interval)
+    click.echo("%s: stopped" % name)
+
+
 @mail_cli.command("send")
 @click.option("--watch", is_flag=True, help="Keep running: send what is due every INTERVAL.")
 @click.option(
@@ -191,9 +219,6 @@ mail_cli = AppGroup("mail", help="The outbox of e-mails: send them, show the que
 @click.option("--limit", type=click.IntRange(min=1), help="Messages taken at once.")
 def mail_send(watch, interval, limit):
     """Send the e-mails that are due (once, or with --watch until SIGTERM or SIGINT)."""
-    import signal
-    import threading
-
     from .services import mail
 
     if not watch:
@@ -201,26 +226,12 @@ def mail_send(watch, interval, limit):
             report = mail.send_all(limit=limit)
         click.echo("mail: %s" % report)
         return
-    stop = threading.Event()
 
-    def request_stop(signum, frame):
-        # The message being handed to the server finishes; then the loop ends.
-        stop.set()
+    def send(stop):
+        report = mail.send_all(limit=limit, stop=stop)
+        return "mail: %s" % report if report.claimed else None
 
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
-    click.echo("mail sender: watching the outbox every %g s" % interval)
-    while not stop.is_set():
-        try:
-            with database.connection_context():
-                report = mail.send_all(limit=limit, stop=stop)
-        except Exception:  # noqa: BLE001 - a database that is away must not end the sender
-            log.exception("mail sender: the outbox could not be read")
-        else:
-            if report.claimed:
-                click.echo("mail: %s" % report)
-        stop.wait(interval)
-    click.echo("mail sender: stopped")
+    _watch("mail sender", "the outbox", interval, send)
 
 
 @mail_cli.command("status")
@@ -273,9 +284,6 @@ documents_cli = AppGroup("documents", help="Print runs and lists: the background
 )
 def documents_work(watch, interval):
     """Render the queued document jobs (once, or with --watch until SIGTERM or SIGINT)."""
-    import signal
-    import threading
-
     from .services import jobs
 
     if not watch:
@@ -283,26 +291,12 @@ def documents_work(watch, interval):
             number = jobs.work()
         click.echo("documents: %d jobs run" % number)
         return
-    stop = threading.Event()
 
-    def request_stop(signum, frame):
-        # The job being rendered finishes; then the loop ends.
-        stop.set()
+    def work(stop):
+        number = jobs.work(stop=stop)
+        return "documents: %d jobs run" % number if number else None
 
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
-    click.echo("documents worker: watching the jobs every %g s" % interval)
-    while not stop.is_set():
-        try:
-            with database.connection_context():
-                number = jobs.work(stop=stop)
-        except Exception:  # noqa: BLE001 - a database that is away must not end the worker
-            log.exception("documents worker: the jobs could not be read")
-        else:
-            if number:
-                click.echo("documents: %d jobs run" % number)
-        stop.wait(interval)
-    click.echo("documents worker: stopped")
+    _watch("documents worker", "the jobs", interval, work)
 
 
 photos_cli = AppGroup("photos", help="Badge photos.")
